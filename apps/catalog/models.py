@@ -1,0 +1,162 @@
+"""The catalog (DESIGN §3): entities with owners, parents, links, custom data and packages."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.core.validators import RegexValidator
+from django.db import models
+
+TAG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+tag_validator = RegexValidator(TAG_PATTERN, "A tag holds letters, digits, '.', '_' and '-', and starts alphanumeric.")
+
+
+def new_public_id() -> str:
+    """Cortex-style opaque id: 'en' and 16 hex digits."""
+    return "en" + secrets.token_hex(8)
+
+
+class EntityType(models.TextChoices):
+    SERVICE = "service", "Service"
+    DOMAIN = "domain", "Domain"
+    TEAM = "team", "Team"
+
+
+class EntityQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(archived=False)
+
+    def by_tag_or_id(self, tag_or_id: str):
+        return self.filter(models.Q(tag=tag_or_id) | models.Q(public_id=tag_or_id))
+
+
+class Entity(models.Model):
+    """A service, domain, team or custom-typed thing in the catalog, identified by its tag."""
+
+    public_id = models.CharField(max_length=18, unique=True, default=new_public_id, editable=False)
+    tag = models.CharField(max_length=255, unique=True, validators=[tag_validator])
+    name = models.CharField(max_length=255)
+    type = models.CharField(max_length=64, default=EntityType.SERVICE, db_index=True, validators=[tag_validator])
+    description = models.TextField(blank=True)
+    groups = models.JSONField(default=list, blank=True)
+    git = models.JSONField(null=True, blank=True, help_text="x-cortex-git as declared.")
+    git_url = models.CharField(
+        max_length=1024, blank=True, help_text="Local path or clone URL git facts are collected from."
+    )
+    oncall = models.JSONField(null=True, blank=True)
+    slos = models.JSONField(default=list, blank=True)
+    archived = models.BooleanField(default=False, db_index=True)
+    descriptor = models.JSONField(null=True, blank=True, help_text="The last descriptor applied, as parsed.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = EntityQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["tag"]
+        verbose_name_plural = "entities"
+
+    def __str__(self) -> str:
+        return self.tag
+
+
+class EntityParent(models.Model):
+    """A parent (domain) named by tag; linked to the entity once it exists, so import order does not matter."""
+
+    entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="parent_links")
+    tag = models.CharField(max_length=255)
+    parent = models.ForeignKey(Entity, null=True, blank=True, on_delete=models.SET_NULL, related_name="child_links")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["entity", "tag"], name="parent_unique_tag")]
+
+    def __str__(self) -> str:
+        return self.tag
+
+
+class OwnerKind(models.TextChoices):
+    GROUP = "group", "Team"
+    EMAIL = "email", "Email"
+
+
+class EntityOwner(models.Model):
+    """An owner: a team (by tag, linked once that team entity exists) or an individual email."""
+
+    entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="owners")
+    kind = models.CharField(max_length=8, choices=OwnerKind.choices)
+    name = models.CharField(max_length=255, blank=True, help_text="Team tag for team owners.")
+    team = models.ForeignKey(
+        Entity,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned",
+        limit_choices_to={"type": "team"},
+    )
+    email = models.EmailField(blank=True)
+    description = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(kind="group") & ~models.Q(name=""))
+                | (models.Q(kind="email") & ~models.Q(email="")),
+                name="owner_has_name_or_email",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name if self.kind == OwnerKind.GROUP else self.email
+
+
+class EntityLink(models.Model):
+    entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="links")
+    name = models.CharField(max_length=255)
+    type = models.CharField(max_length=64, db_index=True)
+    url = models.URLField(max_length=2048)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.type})"
+
+
+class CustomDataSource(models.TextChoices):
+    DESCRIPTOR = "descriptor", "Descriptor"
+    API = "api", "API"
+
+
+class CustomData(models.Model):
+    """One custom-data key of an entity; any JSON value. Keys from the descriptor and the API coexist."""
+
+    entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="custom_data")
+    key = models.CharField(max_length=255)
+    value = models.JSONField(null=True, blank=True)
+    description = models.CharField(max_length=1024, blank=True)
+    source = models.CharField(max_length=16, choices=CustomDataSource.choices, default=CustomDataSource.DESCRIPTOR)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["key"]
+        verbose_name_plural = "custom data"
+        constraints = [models.UniqueConstraint(fields=["entity", "key"], name="custom_data_unique_key")]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class EntityPackage(models.Model):
+    entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="packages")
+    name = models.CharField(max_length=255)
+    version = models.CharField(max_length=128, blank=True)
+    manager = models.CharField(max_length=32, blank=True, help_text="pip, npm, maven, go, nuget ...")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["entity", "manager", "name"], name="package_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.version}"

@@ -1,0 +1,212 @@
+"""Writes to the catalog: applying descriptors (idempotent upserts), importing folders, custom data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+
+from apps.catalog.descriptors import EntitySpec, parse_entity_descriptor
+from apps.catalog.models import (
+    CustomData,
+    CustomDataSource,
+    Entity,
+    EntityLink,
+    EntityOwner,
+    EntityPackage,
+    EntityParent,
+    OwnerKind,
+)
+from apps.core.errors import NotFoundError, Problem, ValidationFailed
+
+_ENTITY_FIELDS = ("name", "type", "description", "groups", "git", "git_url", "oncall", "slos", "archived")
+
+
+def _owner_rows(spec: EntitySpec) -> list[tuple]:
+    return [(o["kind"], o["name"], o["email"], o["description"]) for o in spec.owners]
+
+
+def _current_state(entity: Entity) -> dict[str, Any]:
+    return {
+        **{name: getattr(entity, name) for name in _ENTITY_FIELDS},
+        "owners": list(entity.owners.order_by("id").values_list("kind", "name", "email", "description")),
+        "parents": list(entity.parent_links.order_by("id").values_list("tag", flat=True)),
+        "links": list(entity.links.order_by("id").values_list("name", "type", "url")),
+        "custom": {
+            c.key: (c.value, c.description) for c in entity.custom_data.filter(source=CustomDataSource.DESCRIPTOR)
+        },
+        "packages": sorted(entity.packages.values_list("name", "version", "manager")),
+    }
+
+
+def _desired_state(spec: EntitySpec) -> dict[str, Any]:
+    return {
+        **{name: getattr(spec, name) for name in _ENTITY_FIELDS},
+        "owners": _owner_rows(spec),
+        "parents": list(spec.parents),
+        "links": [(link["name"], link["type"], link["url"]) for link in spec.links],
+        "custom": dict(spec.custom),
+        "packages": sorted((p["name"], p["version"], p["manager"]) for p in spec.packages),
+    }
+
+
+@transaction.atomic
+def entity_apply(*, spec: EntitySpec) -> tuple[Entity, str]:
+    """Create or update the entity named by `spec.tag` so it matches the descriptor exactly.
+
+    Returns (entity, "created" | "updated" | "unchanged"); an unchanged descriptor writes nothing.
+    Custom data set through the API under other keys is kept; keys the descriptor defines win.
+    """
+    entity = Entity.objects.select_for_update().filter(tag=spec.tag).first()
+    created = entity is None
+    desired = _desired_state(spec)
+    if not created and _current_state(entity) == desired and entity.descriptor == spec.document:
+        return entity, "unchanged"
+
+    if created:
+        entity = Entity(tag=spec.tag)
+    for name in _ENTITY_FIELDS:
+        setattr(entity, name, getattr(spec, name))
+    entity.descriptor = spec.document
+    try:
+        entity.full_clean(exclude=["public_id", "descriptor", "git", "oncall", "slos", "groups", "tag"])
+    except DjangoValidationError as exc:
+        raise ValidationFailed(
+            problems=[Problem(f"{field}: {' '.join(msgs)}") for field, msgs in exc.message_dict.items()]
+        ) from exc
+    entity.save()
+
+    teams = {t.tag: t for t in Entity.objects.filter(type="team", tag__in=[o["name"] for o in spec.owners])}
+    entity.owners.all().delete()
+    EntityOwner.objects.bulk_create(
+        EntityOwner(
+            entity=entity,
+            kind=o["kind"],
+            name=o["name"],
+            email=o["email"],
+            description=o["description"],
+            team=teams.get(o["name"]) if o["kind"] == OwnerKind.GROUP else None,
+        )
+        for o in spec.owners
+    )
+    parents = {p.tag: p for p in Entity.objects.filter(tag__in=spec.parents)}
+    entity.parent_links.all().delete()
+    EntityParent.objects.bulk_create(
+        EntityParent(entity=entity, tag=tag, parent=parents.get(tag)) for tag in dict.fromkeys(spec.parents)
+    )
+    entity.links.all().delete()
+    EntityLink.objects.bulk_create(EntityLink(entity=entity, **link) for link in spec.links)
+    entity.packages.all().delete()
+    EntityPackage.objects.bulk_create(EntityPackage(entity=entity, **package) for package in spec.packages)
+
+    entity.custom_data.filter(source=CustomDataSource.DESCRIPTOR).exclude(key__in=list(spec.custom)).delete()
+    if spec.custom:
+        CustomData.objects.bulk_create(
+            [
+                CustomData(entity=entity, key=key, value=value, description=desc, source=CustomDataSource.DESCRIPTOR)
+                for key, (value, desc) in spec.custom.items()
+            ],
+            update_conflicts=True,
+            unique_fields=["entity", "key"],
+            update_fields=["value", "description", "source", "updated_at"],
+        )
+
+    # References written before this entity existed now find it.
+    if entity.type == "team":
+        EntityOwner.objects.filter(kind=OwnerKind.GROUP, name=entity.tag, team__isnull=True).update(team=entity)
+    EntityParent.objects.filter(tag=entity.tag, parent__isnull=True).update(parent=entity)
+    return entity, "created" if created else "updated"
+
+
+def entity_apply_descriptor(
+    *, text: str, source: str = "", base_dir: Path | None = None, dry_run: bool = False
+) -> tuple[Entity | None, str, list[Problem]]:
+    """Validate and (unless dry_run) apply one descriptor. Raises ValidationFailed and writes nothing on error."""
+    spec, warnings = parse_entity_descriptor(text, source=source, base_dir=base_dir)
+    if dry_run:
+        existing = Entity.objects.filter(tag=spec.tag).first()
+        return existing, "valid", warnings
+    entity, action = entity_apply(spec=spec)
+    return entity, action, warnings
+
+
+@dataclass
+class ImportReport:
+    """What `catalog_import` did, file by file."""
+
+    results: list[tuple[str, str, str]] = field(default_factory=list)  # (file, tag, action)
+    failures: list[tuple[str, ValidationFailed]] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+    def count(self, action: str) -> int:
+        return sum(1 for _, _, a in self.results if a == action)
+
+
+def descriptor_files(paths: list[str | Path]) -> list[Path]:
+    """The YAML files named or found (recursively, in name order) under the given paths."""
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise NotFoundError(f"{path}: no such file or folder")
+    return files
+
+
+def catalog_import(*, paths: list[str | Path], dry_run: bool = False) -> ImportReport:
+    """Apply every descriptor found; each file is all-or-nothing, and a bad file does not stop the others."""
+    report = ImportReport()
+    for path in descriptor_files(paths):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            report.failures.append(
+                (str(path), ValidationFailed(problems=[Problem(f"cannot read: {exc}", source=str(path))]))
+            )
+            continue
+        try:
+            entity, action, warnings = entity_apply_descriptor(
+                text=text, source=str(path), base_dir=path.parent, dry_run=dry_run
+            )
+        except ValidationFailed as exc:
+            report.failures.append((str(path), exc))
+            continue
+        report.warnings.extend(warnings)
+        tag = entity.tag if entity else ""
+        report.results.append((str(path), tag, action))
+    return report
+
+
+@transaction.atomic
+def entity_delete(*, tag_or_id: str) -> None:
+    entity = Entity.objects.by_tag_or_id(tag_or_id).first()
+    if entity is None:
+        raise NotFoundError(f"entity {tag_or_id!r} does not exist")
+    entity.delete()
+
+
+@transaction.atomic
+def custom_data_set(*, entity: Entity, key: str, value: Any, description: str = "") -> CustomData:
+    """Set one key through the API; a key the descriptor defines stays the descriptor's."""
+    existing = CustomData.objects.select_for_update().filter(entity=entity, key=key).first()
+    if existing and existing.source == CustomDataSource.DESCRIPTOR:
+        raise ValidationFailed(
+            problems=[Problem(f"custom data key {key!r} is defined in the entity's descriptor; change it there")]
+        )
+    row, _ = CustomData.objects.update_or_create(
+        entity=entity, key=key, defaults={"value": value, "description": description, "source": CustomDataSource.API}
+    )
+    return row
+
+
+@transaction.atomic
+def custom_data_delete(*, entity: Entity, key: str) -> None:
+    deleted, _ = CustomData.objects.filter(entity=entity, key=key, source=CustomDataSource.API).delete()
+    if not deleted:
+        raise NotFoundError(f"entity {entity.tag!r} has no custom data key {key!r} set through the API")

@@ -1,0 +1,227 @@
+"""Evaluating scorecards and storing the results. Used by the `evaluate` command and by Celery tasks.
+
+Writes are idempotent: evaluating the same entities twice with the same inputs leaves the same rows
+(only `EntityScore.evaluated_at` moves). Result rows are written only when their state changes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from apps.catalog.models import Entity
+from apps.evaluations.engine import EntityEvaluation, ScorecardPlan, evaluate_entity, rescore
+from apps.evaluations.models import EntityScore, RuleResult
+from apps.evaluations.selectors import entity_facts_bulk, exempt_rules_bulk, outcomes_bulk
+from apps.scorecards.models import Scorecard
+
+logger = logging.getLogger(__name__)
+
+
+def plan_for(scorecard: Scorecard) -> ScorecardPlan:
+    return ScorecardPlan.build(scorecard, scorecard.rules.all(), scorecard.levels.all())
+
+
+@dataclass
+class EvaluationSummary:
+    scorecard_tag: str
+    entities_in_scope: int = 0
+    entities_out_of_scope: int = 0
+    rule_evaluations: int = 0
+    results_written: int = 0
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+
+def entities_to_evaluate() -> list[int]:
+    return list(Entity.objects.active().order_by("id").values_list("id", flat=True))
+
+
+def evaluate_chunk(
+    *, plan: ScorecardPlan, entity_ids: Sequence[int], now: datetime, collect_facts: bool = True
+) -> EvaluationSummary:
+    """Evaluate one chunk of entities and store results and scores in bulk.
+
+    Loads everything in a fixed number of queries, runs the rules in memory, then writes only what
+    changed. Safe to run again: the same inputs leave the same rows.
+    """
+    summary = EvaluationSummary(scorecard_tag="")
+    if collect_facts and plan.required_facts:
+        from apps.integrations.services import facts_collect
+
+        facts_collect(entity_ids=list(entity_ids), required=plan.required_facts, now=now)
+    facts = entity_facts_bulk(entity_ids, now=now)
+    outcomes = outcomes_bulk(scorecard_id=plan.scorecard_id, entity_ids=entity_ids)
+    exempt = exempt_rules_bulk(scorecard_id=plan.scorecard_id, entity_ids=entity_ids, now=now)
+
+    evaluations: dict[int, EntityEvaluation] = {}
+    out_of_scope: list[int] = []
+    for entity_id in entity_ids:
+        ctx = facts.get(entity_id)
+        if ctx is None:  # deleted since the run started
+            continue
+        evaluation = evaluate_entity(
+            plan, ctx, now=now, outcomes=outcomes.get(entity_id), exempt_rule_ids=exempt.get(entity_id, frozenset())
+        )
+        if evaluation is None:
+            out_of_scope.append(entity_id)
+        else:
+            evaluations[entity_id] = evaluation
+            summary.rule_evaluations += len(evaluation.results)
+    summary.entities_in_scope = len(evaluations)
+    summary.entities_out_of_scope = len(out_of_scope)
+    summary.results_written = store_evaluations(plan=plan, evaluations=evaluations, out_of_scope=out_of_scope, now=now)
+    return summary
+
+
+@transaction.atomic
+def store_evaluations(
+    *, plan: ScorecardPlan, evaluations: dict[int, EntityEvaluation], out_of_scope: Sequence[int], now: datetime
+) -> int:
+    """Upsert scores, upsert changed rule results, delete results of rules that no longer apply."""
+    scorecard_id = plan.scorecard_id
+    if out_of_scope:
+        EntityScore.objects.filter(scorecard_id=scorecard_id, entity_id__in=out_of_scope).delete()
+        RuleResult.objects.filter(scorecard_id=scorecard_id, entity_id__in=out_of_scope).delete()
+    if not evaluations:
+        return 0
+    entity_ids = list(evaluations)
+    existing = {
+        (entity_id, rule_id): (pk, state, raw_state, message)
+        for pk, entity_id, rule_id, state, raw_state, message in RuleResult.objects.filter(
+            scorecard_id=scorecard_id, entity_id__in=entity_ids
+        ).values_list("id", "entity_id", "rule_id", "state", "raw_state", "message")
+    }
+    upserts: list[RuleResult] = []
+    keep: set[int] = set()
+    for entity_id, evaluation in evaluations.items():
+        for result in evaluation.results:
+            current = existing.get((entity_id, result.rule_id))
+            if current is not None:
+                keep.add(current[0])
+                if current[1:] == (result.state, result.raw_state, result.message):
+                    continue
+            upserts.append(
+                RuleResult(
+                    entity_id=entity_id,
+                    scorecard_id=scorecard_id,
+                    rule_id=result.rule_id,
+                    state=result.state,
+                    raw_state=result.raw_state,
+                    message=result.message,
+                    changed_at=now,
+                )
+            )
+    stale = [pk for pk, *_ in existing.values() if pk not in keep]
+    if stale:
+        RuleResult.objects.filter(pk__in=stale).delete()
+    if upserts:
+        RuleResult.objects.bulk_create(
+            upserts,
+            batch_size=2000,
+            update_conflicts=True,
+            unique_fields=["entity", "rule"],
+            update_fields=["state", "raw_state", "message", "changed_at", "scorecard"],
+        )
+    EntityScore.objects.bulk_create(
+        [
+            EntityScore(
+                entity_id=entity_id,
+                scorecard_id=scorecard_id,
+                score=evaluation.summary.score,
+                total_possible=evaluation.summary.total_possible,
+                percentage=evaluation.summary.percentage,
+                level_id=plan.level_ids.get(evaluation.summary.level_rank),
+                rules_passing=evaluation.summary.rules_passing,
+                rules_total=evaluation.summary.rules_total,
+                scorecard_version=plan.version,
+                evaluated_at=now,
+            )
+            for entity_id, evaluation in evaluations.items()
+        ],
+        batch_size=1000,
+        update_conflicts=True,
+        unique_fields=["entity", "scorecard"],
+        update_fields=[
+            "score",
+            "total_possible",
+            "percentage",
+            "level",
+            "rules_passing",
+            "rules_total",
+            "scorecard_version",
+            "evaluated_at",
+        ],
+    )
+    return len(upserts) + len(stale)
+
+
+def scorecard_evaluate(
+    *, scorecard: Scorecard, entity_ids: Sequence[int] | None = None, now: datetime | None = None
+) -> EvaluationSummary:
+    """Evaluate a scorecard for the given entities (default: every active entity), chunk by chunk."""
+    started = time.perf_counter()
+    now = now or timezone.now()
+    plan = plan_for(scorecard)
+    summary = EvaluationSummary(scorecard_tag=scorecard.tag)
+    full_run = entity_ids is None
+    ids = entities_to_evaluate() if full_run else list(entity_ids)
+    if full_run:
+        # Archived entities leave every scorecard.
+        EntityScore.objects.filter(scorecard=scorecard, entity__archived=True).delete()
+        RuleResult.objects.filter(scorecard=scorecard, entity__archived=True).delete()
+    size = settings.EVALUATION_CHUNK_SIZE
+    for start in range(0, len(ids), size):
+        part = evaluate_chunk(plan=plan, entity_ids=ids[start : start + size], now=now)
+        summary.entities_in_scope += part.entities_in_scope
+        summary.entities_out_of_scope += part.entities_out_of_scope
+        summary.rule_evaluations += part.rule_evaluations
+        summary.results_written += part.results_written
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+@transaction.atomic
+def entity_rescore(*, entity_id: int, scorecard_id: int, now: datetime | None = None) -> EntityScore | None:
+    """Re-apply exemptions to stored results and recompute the score, without running any expression.
+
+    Called after every exemption transition. Returns None when the entity has no score on the scorecard.
+    """
+    now = now or timezone.now()
+    scorecard = Scorecard.objects.get(pk=scorecard_id)
+    plan = plan_for(scorecard)
+    score = EntityScore.objects.select_for_update().filter(entity_id=entity_id, scorecard_id=scorecard_id).first()
+    if score is None:
+        return None
+    stored = list(
+        RuleResult.objects.filter(entity_id=entity_id, scorecard_id=scorecard_id).values_list(
+            "rule_id", "raw_state", "message", "state"
+        )
+    )
+    exempt = exempt_rules_bulk(scorecard_id=scorecard_id, entity_ids=[entity_id], now=now).get(entity_id, set())
+    evaluation = rescore(plan, [row[:3] for row in stored], exempt)
+    current = {row[0]: row[3] for row in stored}
+    changed: dict[str, list[int]] = {}
+    for result in evaluation.results:
+        if current.get(result.rule_id) != result.state:
+            changed.setdefault(result.state, []).append(result.rule_id)
+    for state, rule_ids in changed.items():
+        RuleResult.objects.filter(entity_id=entity_id, rule_id__in=rule_ids).update(state=state, changed_at=now)
+    summary = evaluation.summary
+    EntityScore.objects.filter(pk=score.pk).update(
+        score=summary.score,
+        total_possible=summary.total_possible,
+        percentage=summary.percentage,
+        level_id=plan.level_ids.get(summary.level_rank),
+        rules_passing=summary.rules_passing,
+        rules_total=summary.rules_total,
+    )
+    score.refresh_from_db()
+    return score

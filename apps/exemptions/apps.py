@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ExemptionsConfig(AppConfig):
+    name = "apps.exemptions"
+    label = "exemptions"

@@ -1,0 +1,238 @@
+"""Git facts, read from the HEAD commit: bare clones work and uncommitted edits in a local checkout never count.
+
+A local path or file:// URL is read in place. Any other URL is cloned bare and shallow into
+GIT_CACHE_DIR, and fetched (once per run) when it is already there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import posixpath
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+from urllib.parse import unquote, urlsplit
+
+from django.conf import settings
+from git import Blob, Commit, IndexObject, Repo
+from git.cmd import Git
+from git.exc import GitCommandError, GitError, InvalidGitRepositoryError, NoSuchPathError, UnsafeProtocolError
+
+from apps.integrations.collectors.base import FactResult, SourceError, failed, redact_url, unknown_key
+
+if TYPE_CHECKING:
+    from apps.catalog.models import Entity
+
+MAX_FILE_BYTES = 1024 * 1024
+_DRAIN_CHUNK = 64 * 1024
+# git's own rule: a colon before the first slash means scp-like ssh (git@github.com:org/repo.git).
+_SCP_LIKE = re.compile(r"^[^/]+:")
+_GIT_MESSAGE = re.compile(r"^\s*(?:stderr: ')?((?:fatal|error): .*?)'?\s*$", re.MULTILINE)
+
+
+def _git_env() -> dict[str, str]:
+    # A credential prompt would hang a worker forever; fail instead.
+    return {
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_SSH_COMMAND": os.environ.get("GIT_SSH_COMMAND", "ssh -o BatchMode=yes"),
+    }
+
+
+def _git_timeout() -> int:
+    return settings.GIT_TIMEOUT_SECONDS
+
+
+def is_remote(url: str) -> bool:
+    if "://" in url:
+        return not url.lower().startswith("file://")
+    return bool(_SCP_LIKE.match(url))
+
+
+def _local_path(url: str) -> str:
+    if url.lower().startswith("file://"):
+        return unquote(urlsplit(url).path)
+    return os.path.expanduser(url)
+
+
+def cache_path(url: str) -> Path:
+    """Readable and unique: the credential-free URL made filename-safe, plus a hash of the full URL."""
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", redact_url(url).split("://", 1)[-1]).strip("._-")[:80]
+    digest = hashlib.sha256(url.encode()).hexdigest()[:12]
+    return Path(settings.GIT_CACHE_DIR) / f"{readable or 'repo'}-{digest}"
+
+
+def _command_error(action: str, url: str, exc: GitCommandError) -> SourceError:
+    messages = _GIT_MESSAGE.findall(str(exc.stderr))
+    # git's first complaint is the specific one; later lines are generic ("Could not read from remote").
+    reason = messages[0] if messages else f"git exited with status {exc.status}"
+    return SourceError(f"could not {action} {redact_url(url)}: {redact_url(reason)}")
+
+
+def _open_local(url: str) -> Repo:
+    path = _local_path(url)
+    try:
+        return Repo(path)
+    except NoSuchPathError:
+        raise SourceError(f"the git repository {path} does not exist") from None
+    except InvalidGitRepositoryError:
+        raise SourceError(f"{path} is not a git repository") from None
+
+
+def _remote_default_branch(repo: Repo) -> str | None:
+    """The branch the remote's HEAD names now, so a rename such as master -> main is followed."""
+    listing = repo.git.ls_remote("--symref", "origin", "HEAD", kill_after_timeout=_git_timeout(), env=_git_env())
+    for line in listing.splitlines():
+        target, _, name = line.partition("\t")
+        if name == "HEAD" and target.startswith("ref: refs/heads/"):
+            return target.removeprefix("ref: refs/heads/")
+    return None
+
+
+def _fetch(repo: Repo) -> None:
+    branch = _remote_default_branch(repo) or (None if repo.head.is_detached else repo.head.reference.name)
+    if not branch:
+        raise SourceError("the remote repository names no default branch")
+    # A bare clone has no fetch refspec of its own, so the branch is fetched straight onto the local branch.
+    refspec = f"+refs/heads/{branch}:refs/heads/{branch}"
+    repo.git.fetch("--depth=1", "origin", refspec, kill_after_timeout=_git_timeout(), env=_git_env())
+    if repo.head.is_detached or repo.head.reference.name != branch:
+        repo.git.symbolic_ref("HEAD", f"refs/heads/{branch}")
+
+
+def _clone(url: str, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Cloning beside the target and renaming keeps a half-done clone from ever being read, and lets a
+    # concurrent worker that cloned the same URL first simply win.
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        Git().clone("--bare", "--depth=1", "--", url, str(staging), kill_after_timeout=_git_timeout(), env=_git_env())
+        try:
+            staging.rename(path)
+        except OSError:
+            if not path.is_dir():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _open_cached(path: Path) -> Repo | None:
+    if not path.is_dir():
+        return None
+    try:
+        return Repo(path)
+    except InvalidGitRepositoryError:
+        # Only a damaged cache entry can get here (clones are renamed into place whole); clone it afresh.
+        shutil.rmtree(path, ignore_errors=True)
+        return None
+
+
+def cached_repository(url: str, *, fetch: bool = True) -> Repo:
+    """The cache's bare clone of `url`: cloned when missing, otherwise fetched unless `fetch` is false."""
+    try:
+        Git.check_unsafe_protocols(url)
+    except UnsafeProtocolError:
+        raise SourceError(f"refusing the unsafe git URL {redact_url(url)}") from None
+    path = cache_path(url)
+    repo = _open_cached(path)
+    if repo is None:
+        try:
+            _clone(url, path)
+        except GitCommandError as exc:
+            raise _command_error("clone", url, exc) from None
+        except OSError as exc:
+            raise SourceError(f"could not write the git cache {path}: {exc.strerror or exc}") from None
+        return Repo(path)
+    if fetch:
+        try:
+            _fetch(repo)
+        except (GitCommandError, SourceError) as exc:
+            repo.close()
+            if isinstance(exc, GitCommandError):
+                raise _command_error("fetch", url, exc) from None
+            raise
+    return repo
+
+
+def _lookup(commit: Commit, path: str) -> IndexObject | None:
+    """The blob, tree or submodule at `path` in the commit; None when there is nothing there."""
+    clean = posixpath.normpath(path.strip().lstrip("/")) if path.strip() else ""
+    if not clean or clean == ".." or clean.startswith("../"):
+        return None
+    if clean == ".":
+        return commit.tree
+    try:
+        return commit.tree / clean
+    except KeyError:
+        return None
+
+
+def _contents(blob: Blob) -> str:
+    stream = blob.data_stream
+    data = stream.read(MAX_FILE_BYTES)
+    # The rest must still be consumed: the stream shares git's cat-file pipe with the next object.
+    while stream.read(_DRAIN_CHUNK):
+        pass
+    return data.decode("utf-8", errors="replace")
+
+
+def _fact(commit: Commit, branch: str | None, key: str) -> FactResult:
+    function, _, argument = key.partition(":")
+    if key == "defaultBranch":
+        return (branch, "") if branch else (None, "HEAD is detached, so there is no default branch")
+    if function == "fileExists" and argument:
+        return _lookup(commit, argument) is not None, ""
+    if function == "fileContents" and argument:
+        found = _lookup(commit, argument)
+        return (_contents(found) if isinstance(found, Blob) else None), ""
+    return unknown_key(GitCollector.source, key)
+
+
+def read_facts(repo: Repo, keys: list[str]) -> dict[str, FactResult]:
+    try:
+        commit = repo.head.commit
+    except ValueError:
+        return failed(keys, "the repository has no commits")
+    branch = None if repo.head.is_detached else repo.head.reference.name
+    return {key: _fact(commit, branch, key) for key in keys}
+
+
+class GitCollector:
+    source: ClassVar[str] = "git"
+
+    def __init__(self) -> None:
+        # Entities sharing a remote (a monorepo) fetch it once per run; a failure is remembered just as well.
+        self._fetched: dict[str, str] = {}
+
+    def collect(self, entity: Entity, keys: list[str]) -> dict[str, FactResult]:
+        if not entity.git_url:
+            return failed(keys, f"no git repository is configured for {entity.tag}")
+        try:
+            repo = self._open(entity.git_url)
+        except SourceError as exc:
+            return failed(keys, str(exc))
+        with repo:
+            try:
+                return read_facts(repo, keys)
+            except (GitError, ValueError, OSError) as exc:
+                return failed(keys, f"could not read {redact_url(entity.git_url)}: {exc}")
+
+    def _open(self, url: str) -> Repo:
+        if not is_remote(url):
+            return _open_local(url)
+        if url in self._fetched:
+            if self._fetched[url]:
+                raise SourceError(self._fetched[url])
+            return cached_repository(url, fetch=False)
+        try:
+            repo = cached_repository(url)
+        except SourceError as exc:
+            self._fetched[url] = str(exc)
+            raise
+        self._fetched[url] = ""
+        return repo
+
+
+__all__ = ["MAX_FILE_BYTES", "GitCollector", "cache_path", "cached_repository", "is_remote", "read_facts"]

@@ -1,0 +1,53 @@
+"""Filters decide which entities a scorecard or a rule applies to (types, groups, a query)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from apps.scorecards.language import CompiledExpression, EntityFacts, compile_expression
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledFilter:
+    types_include: frozenset[str] = frozenset()
+    types_exclude: frozenset[str] = frozenset()
+    groups_include: frozenset[str] = frozenset()
+    groups_exclude: frozenset[str] = frozenset()
+    query: CompiledExpression | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return not (
+            self.types_include or self.types_exclude or self.groups_include or self.groups_exclude or self.query
+        )
+
+    def matches(self, ctx: EntityFacts) -> bool:
+        """Include lists need one match, exclude lists none; the query must hold. May raise RuleRuntimeError."""
+        if self.types_include and ctx.type not in self.types_include:
+            return False
+        if ctx.type in self.types_exclude:
+            return False
+        if self.groups_include and self.groups_include.isdisjoint(ctx.group_set):
+            return False
+        if self.groups_exclude and not self.groups_exclude.isdisjoint(ctx.group_set):
+            return False
+        return self.query is None or self.query.check(ctx)
+
+
+EMPTY_FILTER = CompiledFilter()
+
+
+def compile_filter(data: dict | None) -> CompiledFilter:
+    """Build from the stored JSON form ({"types": {"include": [...]}, "groups": {...}, "query": "..."})."""
+    if not data:
+        return EMPTY_FILTER
+    types = data.get("types") or {}
+    groups = data.get("groups") or {}
+    query = (data.get("query") or "").strip()
+    return CompiledFilter(
+        types_include=frozenset(types.get("include") or ()),
+        types_exclude=frozenset(types.get("exclude") or ()),
+        groups_include=frozenset(groups.get("include") or ()),
+        groups_exclude=frozenset(groups.get("exclude") or ()),
+        query=compile_expression(query) if query else None,
+    )
