@@ -60,10 +60,7 @@ def build(entities: int, rules: int):
 
     rng = random.Random(7)
     Entity.objects.bulk_create(
-        [
-            Entity(tag=f"svc-{i:05d}", name=f"Service {i}", groups=rng.sample(GROUPS, 4))
-            for i in range(entities)
-        ],
+        [Entity(tag=f"svc-{i:05d}", name=f"Service {i}", groups=rng.sample(GROUPS, 4)) for i in range(entities)],
         batch_size=2000,
     )
     ids = list(Entity.objects.order_by("id").values_list("id", flat=True))
@@ -105,9 +102,7 @@ def main() -> None:
         print(f"database: {connection.vendor}; built {len(ids)} entities in {time.perf_counter() - started:.1f}s")
 
         seconds, evaluations = bench_evaluator(scorecard, ids)
-        print(
-            f"evaluator alone: {evaluations:,} rule evaluations in {seconds:.2f}s = {evaluations / seconds:,.0f}/s"
-        )
+        print(f"evaluator alone: {evaluations:,} rule evaluations in {seconds:.2f}s = {evaluations / seconds:,.0f}/s")
         for label in ("evaluate end to end, first run", "evaluate end to end, nothing changed"):
             summary = scorecard_evaluate(scorecard=scorecard)
             print(

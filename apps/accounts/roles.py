@@ -19,11 +19,14 @@ _VIEW = [
     "catalog.view_entitylink",
     "catalog.view_customdata",
     "catalog.view_entitypackage",
+    "catalog.view_entityparent",
+    "integrations.view_fact",
     "scorecards.view_scorecard",
     "scorecards.view_level",
     "scorecards.view_rule",
     "evaluations.view_entityscore",
     "evaluations.view_ruleresult",
+    "evaluations.view_ruleoutcome",
     "exemptions.view_exemption",
     "exemptions.view_exemptionevent",
     "exemptions.request_exemption",
@@ -31,9 +34,8 @@ _VIEW = [
 _EDIT = [
     f"{app}.{verb}_{model}"
     for app, models in {
-        "catalog": ["entity", "entityowner", "entitylink", "customdata", "entitypackage"],
+        "catalog": ["entity", "entityowner", "entityparent", "entitylink", "customdata", "entitypackage"],
         "scorecards": ["scorecard", "level", "rule"],
-        "integrations": ["fact"],
     }.items()
     for model in models
     for verb in ("add", "change", "delete", "view")

@@ -109,11 +109,7 @@ def parse_entity_descriptor(text: str, *, source: str = "", base_dir: Path | Non
     groups = check.string_list(info, "x-cortex-groups", p)
 
     owners = []
-    for index, owner in enumerate(check.field(info, "x-cortex-owners", (list,), p, default=[])):
-        op = f"{p}.x-cortex-owners[{index}]"
-        owner = check.mapping(owner, op, line_of(info["x-cortex-owners"], index))
-        if owner is None:
-            continue
+    for op, owner in check.mappings(info, "x-cortex-owners", p):
         kind = check.field(owner, "type", (str,), op, required=True)
         kind = kind.lower() if kind else kind
         if kind in ("group", "team"):
@@ -134,11 +130,7 @@ def parse_entity_descriptor(text: str, *, source: str = "", base_dir: Path | Non
             check.error(f"owner type must be 'group' or 'email', not {kind!r}", f"{op}.type", line_of(owner, "type"))
 
     parents = []
-    for index, parent in enumerate(check.field(info, "x-cortex-parents", (list,), p, default=[])):
-        pp = f"{p}.x-cortex-parents[{index}]"
-        parent = check.mapping(parent, pp, line_of(info["x-cortex-parents"], index))
-        if parent is None:
-            continue
+    for pp, parent in check.mappings(info, "x-cortex-parents", p):
         parent_tag = check.field(parent, "tag", (str,), pp, required=True)
         if parent_tag:
             if parent_tag == tag:
@@ -147,11 +139,7 @@ def parse_entity_descriptor(text: str, *, source: str = "", base_dir: Path | Non
                 parents.append(parent_tag)
 
     links = []
-    for index, link in enumerate(check.field(info, "x-cortex-link", (list,), p, default=[])):
-        lp = f"{p}.x-cortex-link[{index}]"
-        link = check.mapping(link, lp, line_of(info["x-cortex-link"], index))
-        if link is None:
-            continue
+    for lp, link in check.mappings(info, "x-cortex-link", p):
         name = check.field(link, "name", (str,), lp, required=True)
         url = check.field(link, "url", (str,), lp, required=True)
         link_type = check.field(link, "type", (str,), lp, default="documentation")
@@ -194,11 +182,7 @@ def parse_entity_descriptor(text: str, *, source: str = "", base_dir: Path | Non
 
     packages = []
     seen_packages = set()
-    for index, package in enumerate(check.field(info, "x-cortex-packages", (list,), p, default=[])):
-        pk = f"{p}.x-cortex-packages[{index}]"
-        package = check.mapping(package, pk, line_of(info["x-cortex-packages"], index))
-        if package is None:
-            continue
+    for pk, package in check.mappings(info, "x-cortex-packages", p):
         name = check.field(package, "name", (str,), pk, required=True)
         version = check.field(package, "version", (str, int, float), pk, default="")
         manager = check.field(package, "manager", (str,), pk, default="")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from apps.core.errors import Problem, ValidationFailed
@@ -86,6 +87,15 @@ class Checker:
             self.error(f"must be a mapping, not {yaml_type_name(node)}", path, line)
             return None
         return node
+
+    def mappings(self, node: dict, key: str, path: str) -> Iterator[tuple[str, dict]]:
+        """Yield (path, item) for each item of the list node[key] that is a mapping; report the others."""
+        items = self.field(node, key, (list,), path, default=[])
+        full = f"{path}.{key}" if path else key
+        for index, item in enumerate(items):
+            item_path = f"{full}[{index}]"
+            if self.mapping(item, item_path, line_of(items, index)) is not None:
+                yield item_path, item
 
     def string_list(self, node: dict, key: str, path: str) -> list[str]:
         values = self.field(node, key, (list,), path, default=[])

@@ -1,0 +1,78 @@
+"""Admin for evaluation results: machine-written, so read-only; filters and search for finding a result."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from apps.evaluations.models import EntityScore, RuleOutcome, RuleResult
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written by evaluation (or pushed through the API): viewable and deletable, never hand-edited."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(EntityScore)
+class EntityScoreAdmin(ReadOnlyAdmin):
+    list_display = (
+        "entity",
+        "scorecard",
+        "level",
+        "score",
+        "total_possible",
+        "percent",
+        "rules_passing",
+        "rules_total",
+        "evaluated_at",
+    )
+    list_filter = ("scorecard", "level__name")
+    list_select_related = ("entity", "scorecard", "level")
+    search_fields = ("entity__tag", "entity__name")
+    date_hierarchy = "evaluated_at"
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).select_related(*self.list_select_related)
+
+    @admin.display(description="Percentage", ordering="percentage")
+    def percent(self, obj: EntityScore) -> str:
+        return f"{obj.percentage:.0%}"
+
+
+@admin.register(RuleResult)
+class RuleResultAdmin(ReadOnlyAdmin):
+    list_display = ("entity", "scorecard", "rule", "level", "state", "raw_state", "short_message", "changed_at")
+    list_filter = ("state", "raw_state", "scorecard", "rule__level__name")
+    list_select_related = ("entity", "scorecard", "rule__level")
+    search_fields = ("entity__tag", "rule__title", "message")
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).select_related(*self.list_select_related)
+
+    @admin.display(description="Level", ordering="rule__level__rank")
+    def level(self, obj: RuleResult) -> str:
+        return obj.rule.level.name if obj.rule.level_id else "-"
+
+    @admin.display(description="Message")
+    def short_message(self, obj: RuleResult) -> str:
+        return obj.message if len(obj.message) <= 80 else obj.message[:79] + "…"
+
+
+@admin.register(RuleOutcome)
+class RuleOutcomeAdmin(ReadOnlyAdmin):
+    list_display = ("entity", "scorecard", "rule", "state", "remarks", "updated_at")
+    list_filter = ("state", "rule__scorecard")
+    list_select_related = ("entity", "rule__scorecard")
+    search_fields = ("entity__tag", "rule__title", "remarks")
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).select_related(*self.list_select_related)
+
+    @admin.display(description="Scorecard", ordering="rule__scorecard__name")
+    def scorecard(self, obj: RuleOutcome) -> str:
+        return obj.rule.scorecard.name

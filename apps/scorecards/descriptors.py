@@ -198,12 +198,7 @@ def parse_scorecard_descriptor(text: str, *, source: str = "") -> tuple[Scorecar
     levels: list[LevelSpec] = []
     seen_names: set[str] = set()
     seen_ranks: set[int] = set()
-    raw_levels = check.field(ladder, "levels", (list,), "ladder", default=[])
-    for index, raw in enumerate(raw_levels):
-        lp = f"ladder.levels[{index}]"
-        raw = check.mapping(raw, lp, line_of(raw_levels, index))
-        if raw is None:
-            continue
+    for lp, raw in check.mappings(ladder, "levels", "ladder"):
         level_name = check.field(raw, "name", (str,), lp, required=True)
         rank = check.field(raw, "rank", (int,), lp, required=True)
         color = check.field(raw, "color", (str,), lp, default="")
@@ -229,12 +224,7 @@ def parse_scorecard_descriptor(text: str, *, source: str = "") -> tuple[Scorecar
     rules: list[RuleSpec] = []
     titles: set[str] = set()
     identifiers: set[uuid.UUID] = set()
-    raw_rules = check.field(doc, "rules", (list,), "", default=[])
-    for index, raw in enumerate(raw_rules):
-        rp = f"rules[{index}]"
-        raw = check.mapping(raw, rp, line_of(raw_rules, index))
-        if raw is None:
-            continue
+    for rp, raw in check.mappings(doc, "rules", ""):
         title = check.field(raw, "title", (str,), rp, required=True)
         if title and title in titles:
             check.error(f"two rules are titled {title!r}; titles identify rules", f"{rp}.title", line_of(raw, "title"))
@@ -288,7 +278,7 @@ def parse_scorecard_descriptor(text: str, *, source: str = "") -> tuple[Scorecar
                     identifier=identifier,
                 )
             )
-    if not raw_rules:
+    if not doc.get("rules"):
         check.warn("the scorecard has no rules", "rules", line_of(doc, "rules") or 1)
     check.unknown_keys(doc, _TOP_KEYS, "")
     check.raise_if_errors()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from apps.scorecards.language import CompiledExpression, EntityFacts, compile_expression
+from apps.scorecards.language import CompiledExpression, EntityFacts, RuleSyntaxError, compile_expression
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,3 +51,34 @@ def compile_filter(data: dict | None) -> CompiledFilter:
         groups_exclude=frozenset(groups.get("exclude") or ()),
         query=compile_expression(query) if query else None,
     )
+
+
+def filter_problems(data) -> list[str]:
+    """What is wrong with a filter given as stored JSON (the admin edits it raw)."""
+    if data in (None, {}):
+        return []
+    if not isinstance(data, dict):
+        return ["a filter is a mapping with types, groups and query"]
+    problems = []
+    for part in ("types", "groups"):
+        block = data.get(part)
+        if block is None:
+            continue
+        if not isinstance(block, dict):
+            problems.append(f"{part} must be a mapping with include and exclude lists")
+            continue
+        for direction, values in block.items():
+            if direction not in ("include", "exclude"):
+                problems.append(f"{part}.{direction}: only include and exclude are allowed")
+            elif not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+                problems.append(f"{part}.{direction} must be a list of strings")
+    query = data.get("query")
+    if query is not None:
+        if not isinstance(query, str):
+            problems.append("query must be a rule-language expression")
+        elif query.strip():
+            try:
+                compile_expression(query.strip())
+            except RuleSyntaxError as exc:
+                problems.append(f"query: {exc}")
+    return problems

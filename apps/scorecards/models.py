@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 
@@ -50,6 +51,18 @@ class Scorecard(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        check_filter(self.filter, "filter")
+
+
+def check_filter(value, field: str) -> None:
+    """The stored filter must have the descriptor's shape and a query that compiles."""
+    from apps.scorecards.filters import filter_problems
+
+    problems = filter_problems(value)
+    if problems:
+        raise ValidationError({field: problems})
 
 
 class Level(models.Model):
@@ -100,3 +113,18 @@ class Rule(models.Model):
     @property
     def is_pushed(self) -> bool:
         return not self.expression.strip()
+
+    def clean(self) -> None:
+        from apps.scorecards.language import RuleSyntaxError, compile_expression
+
+        errors: dict[str, str] = {}
+        if self.expression.strip():
+            try:
+                compile_expression(self.expression.strip())
+            except RuleSyntaxError as exc:
+                errors["expression"] = str(exc)
+        if self.level_id and self.scorecard_id and self.level.scorecard_id != self.scorecard_id:
+            errors["level"] = "the level must belong to this rule's scorecard"
+        if errors:
+            raise ValidationError(errors)
+        check_filter(self.filter, "filter")

@@ -228,3 +228,8 @@ def scorecard_delete(*, tag: str) -> None:
     deleted, _ = Scorecard.objects.filter(tag=tag).delete()
     if not deleted:
         raise NotFoundError(f"scorecard {tag!r} does not exist")
+
+
+def scorecard_definition_changed(*, scorecard_id: int) -> None:
+    """Bump the version after levels or rules were edited outside a descriptor (e.g. in the admin)."""
+    Scorecard.objects.filter(pk=scorecard_id).update(version=F("version") + 1)

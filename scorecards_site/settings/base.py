@@ -156,6 +156,8 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "scorecards@localhost")
 
 # Domain settings.
 EXEMPTIONS_ADMINS_MAY_APPROVE_OWN = env_bool("EXEMPTIONS_ADMINS_MAY_APPROVE_OWN", False)
+# Where `load_demo` creates its local git repositories.
+DEMO_REPOS_DIR = Path(env_str("DEMO_REPOS_DIR", str(DATA_DIR / "demo-repos")))
 # Where git facts are cloned to when an entity names a remote repository.
 GIT_CACHE_DIR = Path(env_str("GIT_CACHE_DIR", str(DATA_DIR / "git-cache")))
 INTEGRATION_TIMEOUT_SECONDS = env_int("INTEGRATION_TIMEOUT_SECONDS", 20)

@@ -300,3 +300,14 @@ def test_two_requests_racing_exactly_one_is_created(postgres_only):
         t.join(timeout=30)
     assert sorted(outcomes) == ["created", "refused"]
     assert Exemption.objects.count() == 1
+
+
+def test_expire_exemptions_command(world, capsys):
+    from django.core.management import call_command
+
+    start = datetime(2020, 1, 1, tzinfo=UTC)
+    exemption = request(world, days=1, now=start)
+    exemption_approve(exemption_id=exemption.id, by=world[4], now=start)
+    call_command("expire_exemptions")
+    assert "1 exemption(s) expired" in capsys.readouterr().out
+    assert Exemption.objects.get().status == S.EXPIRED

@@ -23,9 +23,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, host: str, port: str, **options) -> None:
         url = f"http://{host}:{port}/admin/"
-        existing = set(User.objects.filter(username__in=["admin", *(u for u, _ in ROLE_USERS)]).values_list(
-            "username", flat=True
-        ))
+        existing = set(
+            User.objects.filter(username__in=["admin", *(u for u, _ in ROLE_USERS)]).values_list("username", flat=True)
+        )
         if "admin" not in existing:
             self.stdout.write(f"Admin: {url}  (no demo users: run `manage.py load_demo` or `createsuperuser`)")
             return

@@ -1,0 +1,349 @@
+"""The admin site: every page loads, changelists do a fixed number of queries, exemption actions go
+through the services (and so keep their rules)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib import admin
+from django.contrib.messages import get_messages
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.accounts.services import user_create_with_role
+from apps.catalog.models import CustomData, Entity, EntityLink, EntityOwner, EntityPackage, EntityParent
+from apps.evaluations.models import EntityScore, RuleOutcome, RuleResult
+from apps.exemptions.models import Exemption, ExemptionStatus
+from apps.exemptions.services import exemption_approve, exemption_request
+from apps.integrations.models import Fact
+from apps.scorecards.models import Level, Rule, Scorecard
+
+pytestmark = pytest.mark.django_db
+
+ACTION_CHECKBOX = "_selected_action"
+
+
+def populate(count: int, *, start: int = 0) -> None:
+    """`count` rows of every admin-registered model, each with its related rows (owners, levels, events...)."""
+    viewer = user_create_with_role(username="viewer", role="Viewer", password="viewer")
+    approver = user_create_with_role(username="approver", role="Approver", password="approver")
+    now = timezone.now()
+    for index in range(start, start + count):
+        team = Entity.objects.create(tag=f"team-{index}", name=f"Team {index}", type="team")
+        domain = Entity.objects.create(tag=f"domain-{index}", name=f"Domain {index}", type="domain")
+        service = Entity.objects.create(
+            tag=f"svc-{index}", name=f"Service {index}", groups=["tier-1", "python"], git_url="/nowhere"
+        )
+        EntityOwner.objects.create(entity=service, kind="group", name=team.tag, team=team)
+        EntityOwner.objects.create(entity=service, kind="email", email=f"dev{index}@example.com")
+        EntityParent.objects.create(entity=service, tag=domain.tag, parent=domain)
+        EntityLink.objects.create(entity=service, name="Runbook", type="runbook", url="https://wiki.example.com/r")
+        CustomData.objects.create(entity=service, key="tier", value=1)
+        EntityPackage.objects.create(entity=service, name="django", version="4.2.1", manager="pip")
+
+        scorecard = Scorecard.objects.create(tag=f"sc-{index}", name=f"Scorecard {index}")
+        bronze = Level.objects.create(scorecard=scorecard, name="Bronze", rank=1, color="#c38b5f")
+        Level.objects.create(scorecard=scorecard, name="Silver", rank=2, color="#8c9298")
+        rule = Rule.objects.create(
+            scorecard=scorecard, title="Has an owner", expression="ownership.allOwners().length > 0", level=bronze
+        )
+        pushed = Rule.objects.create(scorecard=scorecard, title="Deploys weekly", expression="", weight=2)
+
+        EntityScore.objects.create(
+            entity=service, scorecard=scorecard, score=1, total_possible=3, percentage=1 / 3, level=bronze,
+            rules_passing=1, rules_total=2, evaluated_at=now,
+        )  # fmt: skip
+        RuleResult.objects.create(
+            entity=service, scorecard=scorecard, rule=rule, state="pass", raw_state="pass", changed_at=now
+        )
+        RuleOutcome.objects.create(entity=service, rule=pushed, state="fail", remarks="last deploy 3 weeks ago")
+        Fact.objects.create(entity=service, source="git", key="fileExists:README.md", value=True, collected_at=now)
+
+        exemption = exemption_request(
+            scorecard=scorecard, entity=service, rule=rule, reason="Being migrated", days=30, by=viewer
+        )
+        if index % 2:
+            exemption_approve(exemption_id=exemption.pk, by=approver)
+
+
+def changelist_urls() -> list[str]:
+    return [f"admin:{m._meta.app_label}_{m._meta.model_name}_changelist" for m in admin.site._registry]
+
+
+@pytest.fixture
+def superuser(django_user_model):
+    return django_user_model.objects.create_superuser("root", "root@example.com", "root")
+
+
+@pytest.fixture
+def root_client(client, superuser):
+    client.force_login(superuser)
+    return client
+
+
+@pytest.mark.parametrize("url_name", changelist_urls())
+def test_changelist_and_change_pages_load_with_data(root_client, superuser, rf, url_name):
+    populate(2)
+    changelist = reverse(url_name)
+    assert root_client.get(changelist).status_code == 200
+    assert root_client.get(changelist, {"q": "svc"}).status_code == 200
+    model = next(m for m in admin.site._registry if url_name.endswith(f"_{m._meta.model_name}_changelist"))
+    obj = model.objects.first()
+    assert obj is not None, f"populate() makes no {model.__name__}"
+    change = reverse(url_name.replace("_changelist", "_change"), args=[obj.pk])
+    assert root_client.get(change).status_code == 200
+    request = rf.get(changelist)
+    request.user = superuser
+    add = root_client.get(reverse(url_name.replace("_changelist", "_add")))
+    assert add.status_code == (200 if admin.site._registry[model].has_add_permission(request) else 403)
+
+
+@pytest.mark.parametrize("url_name", changelist_urls())
+def test_changelist_queries_do_not_grow_with_rows(root_client, url_name):
+    url = reverse(url_name)
+    populate(2)
+    root_client.get(url)  # warm caches (content types, permissions) so both counts compare like for like
+    with CaptureQueriesContext(connection) as few:
+        assert root_client.get(url).status_code == 200
+    populate(18, start=2)
+    with CaptureQueriesContext(connection) as many:
+        assert root_client.get(url).status_code == 200
+    assert 0 < len(many) == len(few), "\n".join(q["sql"] for q in many.captured_queries)
+
+
+def test_filters_load(root_client):
+    populate(2)
+    scorecard = Scorecard.objects.first()
+    pages = [
+        ("admin:catalog_entity_changelist", {"type": "service", "archived__exact": "0"}, 2),
+        ("admin:scorecards_rule_changelist", {"scorecard__id__exact": scorecard.pk, "level__name": "Bronze"}, 1),
+        ("admin:scorecards_level_changelist", {"scorecard__id__exact": scorecard.pk}, 2),
+        ("admin:exemptions_exemption_changelist", {"status__exact": "PENDING"}, 1),
+        ("admin:exemptions_exemption_changelist", {"scorecard__id__exact": scorecard.pk}, 1),
+        ("admin:evaluations_entityscore_changelist", {"level__name": "Bronze", "q": "svc-1"}, 1),
+        ("admin:evaluations_ruleresult_changelist", {"state__exact": "pass"}, 2),
+        ("admin:evaluations_ruleoutcome_changelist", {"state__exact": "fail"}, 2),
+        ("admin:integrations_fact_changelist", {"source__exact": "git"}, 2),
+    ]
+    for name, params, expected in pages:
+        response = root_client.get(reverse(name), params)
+        assert response.status_code == 200, name
+        assert response.context["cl"].result_count == expected, (name, params)
+
+
+def test_entity_list_shows_owner_teams_and_groups(root_client):
+    populate(1)
+    response = root_client.get(reverse("admin:catalog_entity_changelist"), {"q": "svc-0"})
+    assert b"team-0" in response.content
+    assert b"tier-1, python" in response.content
+
+
+def test_scorecard_list_counts_levels_and_rules(root_client):
+    populate(1)
+    row = root_client.get(reverse("admin:scorecards_scorecard_changelist")).context["cl"].result_list[0]
+    assert (row.levels_total, row.rules_total) == (2, 2)
+
+
+def test_scorecard_export_is_yaml_that_names_the_rules(root_client):
+    populate(1)
+    scorecard = Scorecard.objects.get()
+    response = root_client.get(reverse("admin:scorecards_scorecard_export", args=[scorecard.pk]))
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/yaml")
+    assert b"title: Has an owner" in response.content
+    page = root_client.get(reverse("admin:scorecards_scorecard_change", args=[scorecard.pk]))
+    assert b"tag: sc-0" in page.content
+
+
+def test_evaluate_now_scores_the_selected_scorecard(root_client):
+    populate(1)
+    EntityScore.objects.all().delete()
+    scorecard = Scorecard.objects.get()
+    response = root_client.post(
+        reverse("admin:scorecards_scorecard_changelist"),
+        {"action": "evaluate_now", ACTION_CHECKBOX: [scorecard.pk]},
+        follow=True,
+    )
+    texts = [m.message for m in get_messages(response.wsgi_request)]
+    assert any(t.startswith("Scorecard 0: 3 entities in scope") for t in texts), texts
+    assert EntityScore.objects.filter(scorecard=scorecard, entity__tag="svc-0").exists()
+
+
+def test_evaluate_now_needs_the_evaluate_permission(client):
+    populate(1)
+    approver = user_create_with_role(username="approver", role="Approver")
+    client.force_login(approver)
+    scorecard = Scorecard.objects.get()
+    # Approvers may not even see scorecards' change list actions; the action is refused, nothing is scored.
+    EntityScore.objects.all().delete()
+    client.post(
+        reverse("admin:scorecards_scorecard_changelist"), {"action": "evaluate_now", ACTION_CHECKBOX: [scorecard.pk]}
+    )
+    assert not EntityScore.objects.exists()
+
+
+# -- exemption actions ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def approver_client(client):
+    populate(2)  # svc-0's exemption is PENDING, svc-1's APPROVED
+    client.force_login(user_create_with_role(username="approver", role="Approver"))
+    return client
+
+
+def pending() -> Exemption:
+    return Exemption.objects.get(entity__tag="svc-0")
+
+
+def approved() -> Exemption:
+    return Exemption.objects.get(entity__tag="svc-1")
+
+
+def run_action(client, action: str, exemption: Exemption, **extra):
+    data = {"action": action, ACTION_CHECKBOX: [exemption.pk], **extra}
+    return client.post(reverse("admin:exemptions_exemption_changelist"), data, follow=True)
+
+
+def texts(response) -> list[str]:
+    return [m.message for m in get_messages(response.wsgi_request)]
+
+
+def test_approver_is_offered_the_three_actions(approver_client):
+    page = approver_client.get(reverse("admin:exemptions_exemption_changelist"))
+    offered = {value for value, _label in page.context["action_form"].fields["action"].choices if value}
+    assert offered == {"approve", "deny", "revoke"}
+
+
+def test_approve_action_approves_a_pending_exemption(approver_client):
+    response = run_action(approver_client, "approve", pending())
+    assert texts(response) == ["1 exemption approved."]
+    exemption = pending()
+    assert exemption.status == ExemptionStatus.APPROVED
+    assert exemption.decided_by.username == "approver"
+    assert exemption.events.last().to_status == ExemptionStatus.APPROVED
+
+
+def test_approve_action_refuses_an_approved_exemption(approver_client):
+    response = run_action(approver_client, "approve", approved())
+    assert texts(response) == ["svc-1 / Has an owner: the exemption is approved, not pending; nothing was changed"]
+    assert approved().events.count() == 2
+
+
+def test_deny_action_asks_for_a_reason_first(approver_client):
+    response = run_action(approver_client, "deny", pending())
+    assert response.status_code == 200
+    assert [t.name for t in response.templates][0] == "admin/exemptions/decision_reason.html"
+    assert b'name="reason"' in response.content
+    assert pending().status == ExemptionStatus.PENDING
+
+
+def test_deny_action_with_reason_rejects(approver_client):
+    response = run_action(approver_client, "deny", pending(), apply="1", reason="Fix it instead.")
+    assert texts(response) == ["1 exemption denied."]
+    exemption = pending()
+    assert exemption.status == ExemptionStatus.REJECTED
+    assert exemption.decision_reason == "Fix it instead."
+    assert exemption.events.last().reason == "Fix it instead."
+
+
+def test_deny_action_without_reason_shows_the_form_again(approver_client):
+    response = run_action(approver_client, "deny", pending(), apply="1", reason="  ")
+    assert response.status_code == 200
+    assert b"This field is required." in response.content
+    assert pending().status == ExemptionStatus.PENDING
+
+
+def test_deny_action_refuses_an_approved_exemption(approver_client):
+    response = run_action(approver_client, "deny", approved(), apply="1", reason="No.")
+    assert texts(response) == ["svc-1 / Has an owner: the exemption is approved, not pending; nothing was changed"]
+    assert approved().status == ExemptionStatus.APPROVED
+
+
+def test_revoke_action_with_reason_revokes(approver_client):
+    assert run_action(approver_client, "revoke", approved()).status_code == 200  # the reason page
+    response = run_action(approver_client, "revoke", approved(), apply="1", reason="The migration is done.")
+    assert texts(response) == ["1 exemption revoked."]
+    exemption = approved()
+    assert exemption.status == ExemptionStatus.REVOKED
+    assert exemption.decision_reason == "The migration is done."
+
+
+def test_revoke_action_refuses_a_pending_exemption(approver_client):
+    response = run_action(approver_client, "revoke", pending(), apply="1", reason="No.")
+    assert texts(response) == ["svc-0 / Has an owner: the exemption is pending, not approved; nothing was changed"]
+    assert pending().status == ExemptionStatus.PENDING
+
+
+def test_action_on_several_counts_successes_and_reports_each_refusal(approver_client):
+    response = approver_client.post(
+        reverse("admin:exemptions_exemption_changelist"),
+        {"action": "approve", ACTION_CHECKBOX: [pending().pk, approved().pk]},
+        follow=True,
+    )
+    assert sorted(texts(response)) == [
+        "1 exemption approved.",
+        "svc-1 / Has an owner: the exemption is approved, not pending; nothing was changed",
+    ]
+
+
+def test_requester_cannot_approve_own_request_through_the_admin(client):
+    populate(1)
+    viewer_turned_approver = user_create_with_role(username="viewer", role="Approver")
+    client.force_login(viewer_turned_approver)
+    response = run_action(client, "approve", pending())
+    assert texts(response) == ["svc-0 / Has an owner: you cannot decide on your own exemption request"]
+    assert pending().status == ExemptionStatus.PENDING
+
+
+def test_editor_cannot_approve(client):
+    populate(1)
+    client.force_login(user_create_with_role(username="editor", role="Editor", password="editor"))
+    page = client.get(reverse("admin:exemptions_exemption_changelist"))
+    assert page.status_code == 200  # editors may look
+    assert page.context["action_form"] is None  # no action offered at all
+    run_action(client, "approve", pending())
+    assert pending().status == ExemptionStatus.PENDING
+    run_action(client, "deny", pending(), apply="1", reason="no")
+    assert pending().status == ExemptionStatus.PENDING
+
+
+def test_exemptions_cannot_be_added_changed_or_deleted_in_the_admin(root_client):
+    populate(1)
+    exemption = pending()
+    assert root_client.get(reverse("admin:exemptions_exemption_add")).status_code == 403
+    change = reverse("admin:exemptions_exemption_change", args=[exemption.pk])
+    page = root_client.get(change)
+    assert page.status_code == 200
+    assert b'name="_save"' not in page.content  # read-only view
+    root_client.post(change, {"status": "APPROVED", "reason": "sneaky"})
+    assert pending().status == ExemptionStatus.PENDING
+    assert root_client.get(reverse("admin:exemptions_exemption_delete", args=[exemption.pk])).status_code == 403
+
+
+def test_expired_exemption_cannot_be_approved(approver_client):
+    exemption = pending()
+    Exemption.objects.filter(pk=exemption.pk).update(end_date=timezone.now() - timedelta(days=1))
+    response = run_action(approver_client, "approve", exemption)
+    assert texts(response) == ["svc-0 / Has an owner: this exemption's end date has passed; request a new one"]
+
+
+def test_scorecard_change_page_queries_do_not_grow_with_rules(root_client):
+    populate(1)
+    scorecard = Scorecard.objects.get()
+    url = reverse("admin:scorecards_scorecard_change", args=[scorecard.pk])
+    root_client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        root_client.get(url)
+    bronze = scorecard.levels.get(name="Bronze")
+    Rule.objects.bulk_create(
+        Rule(scorecard=scorecard, title=f"Extra {n}", expression="true", level=bronze) for n in range(10)
+    )
+    with CaptureQueriesContext(connection) as many:
+        page = root_client.get(url)
+    assert len(many) == len(few)
+    level_choices = page.context["inline_admin_formsets"][1].formset.forms[0].fields["level"].choices
+    assert [label for _pk, label in level_choices] == ["---------", "Bronze", "Silver"]
