@@ -5,8 +5,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Celery worker processes started by `make run`.
+WORKERS ?= 2
 
-.PHONY: run test install lint format demo clean bench
+.PHONY: run test install lint format demo clean bench bench-workers
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,12 +19,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The web server, a Celery worker and Celery beat, together: Ctrl-C (or any of them exiting) stops all three.
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo --if-empty
 	$(PY) manage.py evaluate
 	@$(PY) manage.py demo_login --host $(HOST) --port $(PORT)
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	exec $(PY) scripts/run_all.py --host $(HOST) --port $(PORT) --concurrency $(WORKERS)
 
 test: install
 	$(VENV)/bin/ruff check .
@@ -36,6 +39,10 @@ lint: install
 
 bench: install
 	$(PY) benchmarks/evaluation.py
+
+# Runs through real Celery workers; needs PostgreSQL and Redis on 127.0.0.1 (see docs/PERFORMANCE.md).
+bench-workers: install
+	$(PY) benchmarks/workers.py
 
 clean:
 	rm -rf var

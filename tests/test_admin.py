@@ -12,13 +12,28 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django_celery_beat.models import (
+    ClockedSchedule,
+    CrontabSchedule,
+    IntervalSchedule,
+    PeriodicTask,
+    SolarSchedule,
+)
 
 from apps.accounts.services import user_create_with_role
 from apps.catalog.models import CustomData, Entity, EntityLink, EntityOwner, EntityPackage, EntityParent
-from apps.evaluations.models import EntityScore, RuleOutcome, RuleResult
+from apps.evaluations.models import (
+    EntityScore,
+    EvaluationChunk,
+    EvaluationRun,
+    RuleOutcome,
+    RuleResult,
+    ScoreHistory,
+)
 from apps.exemptions.models import Exemption, ExemptionStatus
 from apps.exemptions.services import exemption_approve, exemption_request
 from apps.integrations.models import Fact
+from apps.notifications.models import NotificationLog, NotificationRun
 from apps.scorecards.models import Level, Rule, Scorecard
 
 pytestmark = pytest.mark.django_db
@@ -67,6 +82,30 @@ def populate(count: int, *, start: int = 0) -> None:
         )
         if index % 2:
             exemption_approve(exemption_id=exemption.pk, by=approver)
+
+        run = EvaluationRun.objects.create(
+            scorecard=scorecard, status="succeeded", total_chunks=1, done_chunks=1, entities_total=1,
+            created_at=now, started_at=now, finished_at=now, lease_expires_at=now, requested_by=approver,
+        )  # fmt: skip
+        EvaluationChunk.objects.create(run=run, index=0, entity_ids=[service.pk], status="done")
+        notification_run = NotificationRun.objects.create(
+            kind="SCORECARD_SCORE_DROP", scorecard=scorecard, evaluation_run=run, delivered=1
+        )
+        NotificationLog.objects.create(
+            notification_run=notification_run, recipient_email=f"dev{index}@example.com", recipient_entity=service,
+            subject=f"[Scorecards] svc-{index} dropped from Silver to Bronze", status="sent", sent_at=now,
+        )  # fmt: skip
+        ScoreHistory.objects.create(
+            entity=service, scorecard=scorecard, recorded_at=now, score=1, total_possible=3, level_rank=1,
+            scorecard_version=1,
+        )  # fmt: skip
+        interval = IntervalSchedule.objects.create(every=index + 7, period="minutes")
+        CrontabSchedule.objects.create(minute=str(index), hour="3")
+        ClockedSchedule.objects.create(clocked_time=now + timedelta(days=index + 1))
+        SolarSchedule.objects.create(event="sunrise", latitude=10 + index, longitude=20)
+        PeriodicTask.objects.create(
+            name=f"probe {index}", task="apps.evaluations.tasks.expire_exemptions", interval=interval
+        )
 
 
 def changelist_urls() -> list[str]:
@@ -158,17 +197,20 @@ def test_scorecard_export_is_yaml_that_names_the_rules(root_client):
     assert b"tag: sc-0" in page.content
 
 
-def test_evaluate_now_scores_the_selected_scorecard(root_client):
+def test_evaluate_now_starts_a_run_that_scores_the_selected_scorecard(root_client, django_capture_on_commit_callbacks):
     populate(1)
     EntityScore.objects.all().delete()
     scorecard = Scorecard.objects.get()
-    response = root_client.post(
-        reverse("admin:scorecards_scorecard_changelist"),
-        {"action": "evaluate_now", ACTION_CHECKBOX: [scorecard.pk]},
-        follow=True,
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = root_client.post(
+            reverse("admin:scorecards_scorecard_changelist"),
+            {"action": "evaluate_now", ACTION_CHECKBOX: [scorecard.pk]},
+            follow=True,
+        )
+    run = EvaluationRun.objects.filter(trigger="manual").latest("id")
     texts = [m.message for m in get_messages(response.wsgi_request)]
-    assert any(t.startswith("Scorecard 0: 3 entities in scope") for t in texts), texts
+    assert f"Scorecard 0: evaluation run {run.pk} started over 3 entities" in texts[0], texts
+    assert (run.trigger, run.requested_by.username, run.status) == ("manual", "root", "succeeded")
     assert EntityScore.objects.filter(scorecard=scorecard, entity__tag="svc-0").exists()
 
 
@@ -347,3 +389,27 @@ def test_scorecard_change_page_queries_do_not_grow_with_rules(root_client):
     assert len(many) == len(few)
     level_choices = page.context["inline_admin_formsets"][1].formset.forms[0].fields["level"].choices
     assert [label for _pk, label in level_choices] == ["---------", "Bronze", "Silver"]
+
+
+def test_saving_an_entity_re_evaluates_it(root_client, django_capture_on_commit_callbacks):
+    populate(1)
+    service = Entity.objects.get(tag="svc-0")
+    EntityScore.objects.all().delete()
+    url = reverse("admin:catalog_entity_change", args=[service.pk])
+    page = root_client.get(url)
+    form = page.context["adminform"].form
+    data = {name: form[name].value() or "" for name in ("tag", "name", "type", "description")}
+    data.update(groups='["tier-1"]', git="null", git_url="", oncall="null", slos="[]")
+    for inline in page.context["inline_admin_formsets"]:
+        management = inline.formset.management_form
+        for name in ("TOTAL_FORMS", "INITIAL_FORMS", "MIN_NUM_FORMS", "MAX_NUM_FORMS"):
+            data[f"{management.prefix}-{name}"] = management[name].value()
+        for index, inline_form in enumerate(inline.formset.forms):
+            for field in inline_form.fields:
+                value = inline_form[field].value()
+                if value not in (None, False):
+                    data[f"{inline.formset.prefix}-{index}-{field}"] = value
+    with django_capture_on_commit_callbacks(execute=True):
+        response = root_client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    assert EntityScore.objects.filter(entity=service).count() == 1

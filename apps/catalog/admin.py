@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
 
@@ -79,6 +79,14 @@ class EntityAdmin(admin.ModelAdmin):
         ),
     )
     inlines = (EntityOwnerInline, EntityParentInline, EntityLinkInline, CustomDataInline, EntityPackageInline)
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        # The admin is an interface: after an edit, re-score the entity on every scorecard.
+        from apps.evaluations.tasks import evaluate_entity
+
+        entity_id = form.instance.pk
+        transaction.on_commit(lambda: evaluate_entity.delay(entity_id))
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Entity]:
         # One extra query for the whole page's owner teams, instead of one per row.

@@ -5,7 +5,14 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from apps.evaluations.models import EntityScore, RuleOutcome, RuleResult
+from apps.evaluations.models import (
+    EntityScore,
+    EvaluationChunk,
+    EvaluationRun,
+    RuleOutcome,
+    RuleResult,
+    ScoreHistory,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -76,3 +83,70 @@ class RuleOutcomeAdmin(ReadOnlyAdmin):
     @admin.display(description="Scorecard", ordering="rule__scorecard__name")
     def scorecard(self, obj: RuleOutcome) -> str:
         return obj.rule.scorecard.name
+
+
+class EvaluationChunkInline(admin.TabularInline):
+    model = EvaluationChunk
+    fields = (
+        "index",
+        "status",
+        "attempts",
+        "entities",
+        "rule_evaluations",
+        "results_written",
+        "started_at",
+        "finished_at",
+        "error",
+    )
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Entities")
+    def entities(self, obj: EvaluationChunk) -> int:
+        return len(obj.entity_ids)
+
+
+@admin.register(EvaluationRun)
+class EvaluationRunAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "scorecard",
+        "status",
+        "trigger",
+        "progress_display",
+        "entities_total",
+        "rule_evaluations",
+        "duration",
+        "created_at",
+    )
+    list_filter = ("status", "trigger", "scorecard")
+    list_select_related = ("scorecard", "requested_by")
+    search_fields = ("scorecard__tag", "scorecard__name")
+    date_hierarchy = "created_at"
+    inlines = (EvaluationChunkInline,)
+
+    @admin.display(description="Progress")
+    def progress_display(self, obj: EvaluationRun) -> str:
+        return f"{obj.done_chunks + obj.failed_chunks}/{obj.total_chunks} chunks ({obj.progress:.0%})" + (
+            f", {obj.failed_chunks} failed" if obj.failed_chunks else ""
+        )
+
+    @admin.display(description="Duration")
+    def duration(self, obj: EvaluationRun) -> str:
+        return f"{obj.seconds:.1f}s" if obj.seconds is not None else "-"
+
+
+@admin.register(ScoreHistory)
+class ScoreHistoryAdmin(ReadOnlyAdmin):
+    list_display = ("recorded_at", "entity", "scorecard", "score", "total_possible", "level_rank", "scorecard_version")
+    list_filter = ("scorecard", "scorecard_version")
+    list_select_related = ("entity", "scorecard")
+    search_fields = ("entity__tag",)
+    date_hierarchy = "recorded_at"
+    # Counting a large history table is slow on PostgreSQL; the changelist does not need the total.
+    show_full_result_count = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 
@@ -32,6 +33,8 @@ class EntityScore(models.Model):
     rules_total = models.PositiveIntegerField(default=0)
     scorecard_version = models.PositiveIntegerField(default=1)
     evaluated_at = models.DateTimeField()
+    # When the last ScoreHistory point was written, so a chunk needs no extra query to decide.
+    history_at = models.DateTimeField(null=True, blank=True)
 
     objects = EntityScoreQuerySet.as_manager()
 
@@ -82,3 +85,145 @@ class RuleOutcome(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entity} / {self.rule}: {self.state}"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+ACTIVE_RUN_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+class RunTrigger(models.TextChoices):
+    SCHEDULE = "schedule", "Schedule"
+    DESCRIPTOR = "descriptor", "Descriptor applied"
+    MANUAL = "manual", "Manual"
+    API = "api", "API"
+
+
+class EvaluationRunQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status__in=ACTIVE_RUN_STATUSES)
+
+
+class EvaluationRun(models.Model):
+    """One evaluation of one scorecard over the entities in scope, split into chunks.
+
+    Progress counters move only by conditional updates when a chunk finishes, so each chunk counts
+    once however often its task is delivered. The database allows one active run per scorecard.
+    """
+
+    scorecard = models.ForeignKey("scorecards.Scorecard", on_delete=models.CASCADE, related_name="runs")
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    trigger = models.CharField(max_length=16, choices=RunTrigger.choices, default=RunTrigger.MANUAL)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    scorecard_version = models.PositiveIntegerField(default=1)
+    total_chunks = models.PositiveIntegerField(default=0)
+    done_chunks = models.PositiveIntegerField(default=0)
+    failed_chunks = models.PositiveIntegerField(default=0)
+    entities_total = models.PositiveIntegerField(default=0)
+    rule_evaluations = models.PositiveBigIntegerField(default=0)
+    results_written = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # A run whose lease passes with chunks unfinished is resumed (or failed) by the dispatcher.
+    lease_expires_at = models.DateTimeField()
+    resumes = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    objects = EvaluationRunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scorecard"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="run_one_active_per_scorecard",
+            )
+        ]
+        indexes = [models.Index(fields=["scorecard", "-created_at"], name="run_scorecard_created")]
+
+    def __str__(self) -> str:
+        return f"{self.scorecard} run {self.pk} ({self.status})"
+
+    @property
+    def progress(self) -> float:
+        """Finished share of chunks, 0..1."""
+        if not self.total_chunks:
+            return 1.0 if self.status in (RunStatus.SUCCEEDED, RunStatus.FAILED) else 0.0
+        return (self.done_chunks + self.failed_chunks) / self.total_chunks
+
+    @property
+    def seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
+class ChunkStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class EvaluationChunk(models.Model):
+    """A slice of a run's entities, processed by one task (facts, then evaluation)."""
+
+    run = models.ForeignKey(EvaluationRun, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    entity_ids = models.JSONField(default=list)
+    status = models.CharField(max_length=16, choices=ChunkStatus.choices, default=ChunkStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    rule_evaluations = models.PositiveIntegerField(default=0)
+    results_written = models.PositiveIntegerField(default=0)
+    # Score and level drops seen by this chunk: [{"entity": id, "score": [old, new], "level": [old, new]}].
+    drops = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["run", "index"]
+        constraints = [models.UniqueConstraint(fields=["run", "index"], name="chunk_unique_index")]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} chunk {self.index} ({self.status})"
+
+
+class ScoreHistory(models.Model):
+    """A point of an entity's score on a scorecard: written when the score or level changes, and daily.
+
+    Kept compact (no foreign key to the level, no derived percentage) since it grows with time.
+    """
+
+    entity = models.ForeignKey("catalog.Entity", on_delete=models.CASCADE, related_name="+")
+    scorecard = models.ForeignKey("scorecards.Scorecard", on_delete=models.CASCADE, related_name="+")
+    recorded_at = models.DateTimeField()
+    score = models.FloatField()
+    total_possible = models.FloatField()
+    level_rank = models.PositiveSmallIntegerField(null=True, blank=True)
+    scorecard_version = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["scorecard", "entity", "recorded_at"]
+        verbose_name_plural = "score history"
+        indexes = [
+            models.Index(fields=["scorecard", "entity", "recorded_at"], name="history_pair_time"),
+            models.Index(fields=["scorecard", "recorded_at"], name="history_scorecard_time"),
+            models.Index(fields=["recorded_at"], name="history_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entity_id}/{self.scorecard_id} @ {self.recorded_at:%Y-%m-%d %H:%M}: {self.score}"
+
+    @property
+    def percentage(self) -> float:
+        return self.score / self.total_possible if self.total_possible else 0.0

@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from apps.catalog.models import Entity
 from apps.evaluations.engine import EntityEvaluation, ScorecardPlan, evaluate_entity, rescore
-from apps.evaluations.models import EntityScore, RuleResult
+from apps.evaluations.models import EntityScore, RuleResult, ScoreHistory
 from apps.evaluations.selectors import entity_facts_bulk, exempt_rules_bulk, outcomes_bulk
 from apps.scorecards.models import Scorecard
 
@@ -38,6 +38,7 @@ class EvaluationSummary:
     results_written: int = 0
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
+    drops: list[dict] = field(default_factory=list)
 
 
 def entities_to_evaluate() -> list[int]:
@@ -77,21 +78,39 @@ def evaluate_chunk(
             summary.rule_evaluations += len(evaluation.results)
     summary.entities_in_scope = len(evaluations)
     summary.entities_out_of_scope = len(out_of_scope)
-    summary.results_written = store_evaluations(plan=plan, evaluations=evaluations, out_of_scope=out_of_scope, now=now)
+    stored = store_evaluations(plan=plan, evaluations=evaluations, out_of_scope=out_of_scope, now=now)
+    summary.results_written = stored.results_written
+    summary.drops = stored.drops
     return summary
+
+
+@dataclass
+class StoreOutcome:
+    results_written: int = 0
+    history_points: int = 0
+    drops: list[dict] = field(default_factory=list)
+
+
+def _dropped(old_rank: int | None, new_rank: int | None) -> bool:
+    return old_rank is not None and (new_rank is None or new_rank < old_rank)
 
 
 @transaction.atomic
 def store_evaluations(
     *, plan: ScorecardPlan, evaluations: dict[int, EntityEvaluation], out_of_scope: Sequence[int], now: datetime
-) -> int:
-    """Upsert scores, upsert changed rule results, delete results of rules that no longer apply."""
+) -> StoreOutcome:
+    """Upsert scores, upsert changed rule results, delete results of rules that no longer apply,
+    add history points (on a change of score or level, and once a day), and report drops.
+
+    Idempotent for the same inputs and `now`: a second call writes no results and no history.
+    """
+    outcome = StoreOutcome()
     scorecard_id = plan.scorecard_id
     if out_of_scope:
         EntityScore.objects.filter(scorecard_id=scorecard_id, entity_id__in=out_of_scope).delete()
         RuleResult.objects.filter(scorecard_id=scorecard_id, entity_id__in=out_of_scope).delete()
     if not evaluations:
-        return 0
+        return outcome
     entity_ids = list(evaluations)
     existing = {
         (entity_id, rule_id): (pk, state, raw_state, message)
@@ -130,22 +149,55 @@ def store_evaluations(
             unique_fields=["entity", "rule"],
             update_fields=["state", "raw_state", "message", "changed_at", "scorecard"],
         )
-    EntityScore.objects.bulk_create(
-        [
+    outcome.results_written = len(upserts) + len(stale)
+
+    previous = {
+        row[0]: row[1:]
+        for row in EntityScore.objects.filter(scorecard_id=scorecard_id, entity_id__in=entity_ids).values_list(
+            "entity_id", "score", "level__rank", "history_at"
+        )
+    }
+    today = now.astimezone(UTC).date()
+    scores, history = [], []
+    for entity_id, evaluation in evaluations.items():
+        summary = evaluation.summary
+        old = previous.get(entity_id)
+        history_at = old[2] if old else None
+        changed = old is None or (old[0], old[1]) != (summary.score, summary.level_rank)
+        if changed or history_at is None or history_at.astimezone(UTC).date() < today:
+            history_at = now
+            history.append(
+                ScoreHistory(
+                    entity_id=entity_id,
+                    scorecard_id=scorecard_id,
+                    recorded_at=now,
+                    score=summary.score,
+                    total_possible=summary.total_possible,
+                    level_rank=summary.level_rank,
+                    scorecard_version=plan.version,
+                )
+            )
+        if old is not None and (summary.score < old[0] or _dropped(old[1], summary.level_rank)):
+            outcome.drops.append(
+                {"entity": entity_id, "score": [old[0], summary.score], "level": [old[1], summary.level_rank]}
+            )
+        scores.append(
             EntityScore(
                 entity_id=entity_id,
                 scorecard_id=scorecard_id,
-                score=evaluation.summary.score,
-                total_possible=evaluation.summary.total_possible,
-                percentage=evaluation.summary.percentage,
-                level_id=plan.level_ids.get(evaluation.summary.level_rank),
-                rules_passing=evaluation.summary.rules_passing,
-                rules_total=evaluation.summary.rules_total,
+                score=summary.score,
+                total_possible=summary.total_possible,
+                percentage=summary.percentage,
+                level_id=plan.level_ids.get(summary.level_rank),
+                rules_passing=summary.rules_passing,
+                rules_total=summary.rules_total,
                 scorecard_version=plan.version,
                 evaluated_at=now,
+                history_at=history_at,
             )
-            for entity_id, evaluation in evaluations.items()
-        ],
+        )
+    EntityScore.objects.bulk_create(
+        scores,
         batch_size=1000,
         update_conflicts=True,
         unique_fields=["entity", "scorecard"],
@@ -158,9 +210,13 @@ def store_evaluations(
             "rules_total",
             "scorecard_version",
             "evaluated_at",
+            "history_at",
         ],
     )
-    return len(upserts) + len(stale)
+    if history:
+        ScoreHistory.objects.bulk_create(history, batch_size=2000)
+    outcome.history_points = len(history)
+    return outcome
 
 
 def scorecard_evaluate(
@@ -184,6 +240,7 @@ def scorecard_evaluate(
         summary.entities_out_of_scope += part.entities_out_of_scope
         summary.rule_evaluations += part.rule_evaluations
         summary.results_written += part.results_written
+        summary.drops.extend(part.drops)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -225,3 +282,24 @@ def entity_rescore(*, entity_id: int, scorecard_id: int, now: datetime | None = 
     )
     score.refresh_from_db()
     return score
+
+
+def entity_evaluate_everywhere(*, entity_id: int, now: datetime | None = None) -> int:
+    """Evaluate one entity against every published scorecard (after its descriptor or custom data changed).
+
+    Returns how many scorecards were evaluated. Runs outside the run machinery: it touches one entity.
+    """
+    now = now or timezone.now()
+    count = 0
+    for scorecard in Scorecard.objects.published():
+        evaluate_chunk(plan=plan_for(scorecard), entity_ids=[entity_id], now=now)
+        count += 1
+    return count
+
+
+def score_history_prune(*, now: datetime | None = None) -> int:
+    """Delete history points older than SCORE_HISTORY_RETENTION_DAYS; returns how many."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.SCORE_HISTORY_RETENTION_DAYS)
+    deleted, _ = ScoreHistory.objects.filter(recorded_at__lt=cutoff).delete()
+    return deleted

@@ -129,17 +129,23 @@ class ScorecardAdmin(admin.ModelAdmin):
     @admin.action(description="Evaluate now", permissions=["evaluate"])
     def evaluate_now(self, request: HttpRequest, queryset: QuerySet[Scorecard]) -> None:
         # Imported here: evaluations sits above scorecards, and only this admin action needs it.
-        from apps.evaluations.services import scorecard_evaluate
+        from apps.evaluations.runs import RunInProgress, run_start
 
         for scorecard in queryset.order_by("tag"):
-            summary = scorecard_evaluate(scorecard=scorecard)
-            level = messages.WARNING if summary.errors else messages.SUCCESS
+            try:
+                run = run_start(scorecard=scorecard, trigger="manual", by=request.user)
+            except RunInProgress as exc:
+                self.message_user(
+                    request,
+                    f"{scorecard.name} is being evaluated already (run {exc.run and exc.run.pk}).",
+                    messages.WARNING,
+                )
+                continue
             self.message_user(
                 request,
-                f"{scorecard.name}: {summary.entities_in_scope} entities in scope, "
-                f"{summary.rule_evaluations} rule evaluations, {summary.results_written} results changed "
-                f"in {summary.seconds:.2f}s" + (f"; errors: {'; '.join(summary.errors[:3])}" if summary.errors else ""),
-                level,
+                f"{scorecard.name}: evaluation run {run.pk} started over {run.entities_total} entities "
+                f"in {run.total_chunks} chunks; the workers report progress on the run.",
+                messages.SUCCESS,
             )
 
 

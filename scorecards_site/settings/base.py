@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_celery_beat",
     "rest_framework",
     "apps.core",
     "apps.accounts",
@@ -52,6 +53,7 @@ INSTALLED_APPS = [
     "apps.integrations",
     "apps.exemptions",
     "apps.evaluations",
+    "apps.notifications",
 ]
 
 MIDDLEWARE = [
@@ -134,11 +136,14 @@ CACHES = {
 # Celery: Redis in production (CELERY_BROKER_URL=redis://127.0.0.1:6379/0). Without it the
 # filesystem transport needs no server, so a bare machine still runs the whole product.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+# A message whose worker died is delivered again after this long (Redis keeps it unacknowledged).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 if CELERY_BROKER_URL == "filesystem://":
     _queue_dir = DATA_DIR / "celery-queue"
     for _folder in (_queue_dir, DATA_DIR / "celery-control"):
         _folder.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
+        **CELERY_BROKER_TRANSPORT_OPTIONS,
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
         "control_folder": str(DATA_DIR / "celery-control"),
@@ -148,11 +153,17 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
-# Until a worker runs beside the web process (make run starts one), tasks run in the caller.
-CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", True)
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "scorecards")
+# Tasks go to the workers (make run starts one); true runs them in the caller, for scripts.
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "scorecards@localhost")
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(DATA_DIR / "sent-mail"))
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
 
 # Domain settings.
 EXEMPTIONS_ADMINS_MAY_APPROVE_OWN = env_bool("EXEMPTIONS_ADMINS_MAY_APPROVE_OWN", False)
@@ -166,8 +177,12 @@ GIT_TIMEOUT_SECONDS = env_int("GIT_TIMEOUT_SECONDS", 300)
 SONARQUBE_URL = env_str("SONARQUBE_URL", "")
 SONARQUBE_TOKEN = env_str("SONARQUBE_TOKEN", "")
 PROMETHEUS_URL = env_str("PROMETHEUS_URL", "")
-# Entities evaluated per bulk write; bounds memory per chunk.
+# Entities per chunk task; bounds memory and the length of one transaction.
 EVALUATION_CHUNK_SIZE = env_int("EVALUATION_CHUNK_SIZE", 500)
+# A run that makes no progress for this long is resumed by the dispatcher (its worker likely died).
+EVALUATION_LEASE_SECONDS = env_int("EVALUATION_LEASE_SECONDS", 600)
+EVALUATION_MAX_RESUMES = env_int("EVALUATION_MAX_RESUMES", 3)
+SCORE_HISTORY_RETENTION_DAYS = env_int("SCORE_HISTORY_RETENTION_DAYS", 400)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
