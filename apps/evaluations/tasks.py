@@ -98,5 +98,3 @@ def prune_score_history() -> None:
     from apps.evaluations.services import score_history_prune
 
     score_history_prune()
-
-
