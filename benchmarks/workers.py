@@ -151,6 +151,16 @@ class Worker:
         self.log.close()
 
 
+def forget_queue() -> None:
+    """Remove what Redis keeps about this run's own queue (its bindings), so nothing piles up."""
+    import redis
+
+    client = redis.Redis.from_url(os.environ["CELERY_BROKER_URL"])
+    for key in client.scan_iter(match=f"*{os.environ['CELERY_QUEUE']}*"):
+        client.delete(key)
+    client.close()
+
+
 def reset_results() -> None:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -289,6 +299,7 @@ def main(args: argparse.Namespace) -> None:
                                 analyze()
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
+        forget_queue()
     print()
     print_table(rows)
 

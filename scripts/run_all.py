@@ -43,7 +43,8 @@ def commands(host: str, port: str, concurrency: int, loglevel: str) -> list[Chil
     python = sys.executable
     celery = [python, "-m", "celery", "-A", "scorecards_site"]
     return [
-        Child("web", [python, "manage.py", "runserver", f"{host}:{port}"]),
+        # --insecure: serve the static files (the admin's CSS) although DEBUG is off, as a local run needs.
+        Child("web", [python, "manage.py", "runserver", "--insecure", f"{host}:{port}"]),
         Child("worker", [*celery, "worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}"]),
         Child("beat", [*celery, "beat", f"--loglevel={loglevel}"]),
     ]
@@ -151,6 +152,7 @@ class Launcher:
             child.process.wait()
         while self.selector.get_map():
             self.pump(0.2)
+        self.say("all stopped")
 
     def run(self) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):

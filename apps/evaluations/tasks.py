@@ -5,11 +5,18 @@ from __future__ import annotations
 import logging
 
 from celery import chain, shared_task
+from django.db import OperationalError
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(ignore_result=True, acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
+@shared_task(
+    ignore_result=True,
+    acks_late=True,
+    autoretry_for=(ConnectionError, OperationalError),
+    retry_backoff=True,
+    max_retries=5,
+)
 def rescore_entity(entity_id: int, scorecard_id: int) -> None:
     """Re-apply exemptions to one entity's stored results (after an exemption transition)."""
     from apps.evaluations.services import entity_rescore
@@ -17,7 +24,7 @@ def rescore_entity(entity_id: int, scorecard_id: int) -> None:
     entity_rescore(entity_id=entity_id, scorecard_id=scorecard_id)
 
 
-@shared_task(ignore_result=True, acks_late=True)
+@shared_task(ignore_result=True, acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
 def evaluate_entity(entity_id: int) -> None:
     """Evaluate one entity on every published scorecard (its descriptor or custom data changed)."""
     from apps.evaluations.services import entity_evaluate_everywhere

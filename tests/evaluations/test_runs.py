@@ -272,3 +272,18 @@ def test_importing_the_catalog_evaluates_changed_entities(card, tmp_path, capsys
     assert EntityScore.objects.get(entity__tag="svc").level.name == "Gold"
     call_command("import_catalog", str(tmp_path))
     assert "queued" not in capsys.readouterr().out
+
+
+def test_a_failing_fact_source_turns_its_rules_into_errors_and_the_run_still_succeeds(
+    tmp_path, django_capture_on_commit_callbacks
+):
+    card = scorecard_apply_descriptor(
+        text=SCORECARD + '  - title: Readme\n    expression: git.fileExists("README.md")\n    weight: 1\n'
+    ).scorecard
+    entity = make_entities([90])[0]
+    Entity.objects.filter(pk=entity.pk).update(git_url=str(tmp_path / "not-a-repository"))
+    run = start(card, django_capture_on_commit_callbacks)
+    assert run.status == RunStatus.SUCCEEDED
+    result = RuleResult.objects.get(rule__title="Readme")
+    assert result.state == "error" and "git" in result.message
+    assert RuleResult.objects.get(rule__title="Score 50").state == "pass"

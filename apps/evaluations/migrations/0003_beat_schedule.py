@@ -34,9 +34,7 @@ def _changed(apps):
 
 def create_schedule(apps, schema_editor):
     PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    daily = _crontab(
-        apps, minute="17", hour="3", day_of_month="*", month_of_year="*", day_of_week="*", timezone="UTC"
-    )
+    daily = _crontab(apps, minute="17", hour="3", day_of_month="*", month_of_year="*", day_of_week="*", timezone="UTC")
     tasks = {
         DISPATCH: {
             "task": "apps.evaluations.tasks.dispatch_evaluations",
