@@ -27,7 +27,7 @@ from apps.evaluations.models import (
     RunStatus,
     RunTrigger,
 )
-from apps.evaluations.services import entities_to_evaluate, evaluate_chunk, plan_for
+from apps.evaluations.services import entities_to_evaluate, evaluate_chunk, plan_for, scores_drop_archived
 from apps.scorecards.models import Scorecard
 
 logger = logging.getLogger(__name__)
@@ -88,20 +88,13 @@ def run_start(
                 EvaluationChunk(run=run, index=index, entity_ids=part) for index, part in enumerate(parts)
             )
             if entity_ids is None:
-                _drop_archived(scorecard.pk)
+                scores_drop_archived(scorecard_id=scorecard.pk)
             transaction.on_commit(lambda: _enqueue_chunks(run.pk, list(range(len(parts)))))
     except IntegrityError as exc:
         active = EvaluationRun.objects.active().filter(scorecard=scorecard).first()
         raise RunInProgress(active) from exc
     logger.info("run %s started for %s: %s entities in %s chunks", run.pk, scorecard.tag, len(ids), len(parts))
     return run
-
-
-def _drop_archived(scorecard_id: int) -> None:
-    from apps.evaluations.models import EntityScore, RuleResult
-
-    EntityScore.objects.filter(scorecard_id=scorecard_id, entity__archived=True).delete()
-    RuleResult.objects.filter(scorecard_id=scorecard_id, entity__archived=True).delete()
 
 
 def run_request(*, scorecard: Scorecard, trigger: str = RunTrigger.MANUAL, by=None) -> EvaluationRun:

@@ -219,6 +219,12 @@ def store_evaluations(
     return outcome
 
 
+def scores_drop_archived(*, scorecard_id: int) -> None:
+    """Archived entities leave every scorecard: a full run removes what they had."""
+    EntityScore.objects.filter(scorecard_id=scorecard_id, entity__archived=True).delete()
+    RuleResult.objects.filter(scorecard_id=scorecard_id, entity__archived=True).delete()
+
+
 def scorecard_evaluate(
     *, scorecard: Scorecard, entity_ids: Sequence[int] | None = None, now: datetime | None = None
 ) -> EvaluationSummary:
@@ -230,9 +236,7 @@ def scorecard_evaluate(
     full_run = entity_ids is None
     ids = entities_to_evaluate() if full_run else list(entity_ids)
     if full_run:
-        # Archived entities leave every scorecard.
-        EntityScore.objects.filter(scorecard=scorecard, entity__archived=True).delete()
-        RuleResult.objects.filter(scorecard=scorecard, entity__archived=True).delete()
+        scores_drop_archived(scorecard_id=scorecard.pk)
     size = settings.EVALUATION_CHUNK_SIZE
     for start in range(0, len(ids), size):
         part = evaluate_chunk(plan=plan, entity_ids=ids[start : start + size], now=now)
