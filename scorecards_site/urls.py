@@ -1,6 +1,5 @@
 from django.contrib import admin
-from django.urls import path
-from django.views.generic import RedirectView
+from django.urls import include, path
 
 admin.site.site_header = "Scorecards administration"
 admin.site.site_title = "Scorecards"
@@ -8,5 +7,8 @@ admin.site.index_title = "Catalog, scorecards, exemptions and results"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("apps.evaluations.urls")),
+    path("", include("apps.exemptions.urls")),
+    path("", include("apps.reports.urls")),
 ]

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "apps.exemptions",
     "apps.evaluations",
     "apps.notifications",
+    "apps.reports",
 ]
 
 MIDDLEWARE = [
@@ -119,7 +120,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+# Let anyone read scores and reports without signing in (badges are always public).
+PUBLIC_READ = env_bool("PUBLIC_READ", False)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
