@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Debian's Chromium, for the browser tests (`make test` installs it with apt when missing).
+CHROMIUM := /usr/bin/chromium
 # Celery worker processes started by `make run`.
 WORKERS ?= 2
 
@@ -28,6 +30,16 @@ run: install
 	exec $(PY) scripts/run_all.py --host $(HOST) --port $(PORT) --concurrency $(WORKERS)
 
 test: install
+	@# Browser tests (tests/e2e) drive Debian's Chromium; Playwright never downloads one.
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Debian's chromium for the browser tests"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+	      || echo "WARNING: could not install chromium: the browser tests will be skipped"; \
+	  else \
+	    echo "NOTE: $(CHROMIUM) is missing and cannot be installed here (needs root and apt-get):"; \
+	    echo "      the browser tests will be skipped. Install it with: sudo apt-get install chromium chromium-driver"; \
+	  fi; }
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run --settings=scorecards_site.settings.test

@@ -1,0 +1,313 @@
+"""Reads shaped for the score pages (home, scorecard, report card), each in a fixed number of queries.
+
+Page selectors only: they read through the models and reuse the scoring helpers, and never write.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Avg, Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.shortcuts import get_object_or_404
+
+from apps.catalog.models import Entity, EntityOwner, OwnerKind
+from apps.evaluations.models import EntityScore, EvaluationRun, RuleResult, ScoreHistory
+from apps.evaluations.scoring import StateOfRule, next_rank, next_steps
+from apps.exemptions.models import ACTIVE_STATUSES, Exemption
+from apps.scorecards.models import Level, Rule, Scorecard
+
+HISTORY_DAYS = 90
+REQUESTABLE_STATES = ("fail", "error", "no_data")
+
+
+def scorecard_get_for_user(*, tag: str, user) -> Scorecard:
+    """The scorecard by tag, with its levels; drafts are a 404 for people who can't edit scorecards."""
+    return get_object_or_404(
+        Scorecard.objects.visible_to(user).prefetch_related(
+            Prefetch("levels", queryset=Level.objects.order_by("rank"))
+        ),
+        tag=tag,
+    )
+
+
+def latest_run(*, scorecard: Scorecard) -> EvaluationRun | None:
+    return EvaluationRun.objects.filter(scorecard=scorecard).order_by("-created_at", "-id").first()
+
+
+# --- Home ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class LevelShare:
+    name: str
+    color: str
+    count: int
+    width: float  # percent of the entities in scope, 0..100
+    is_none: bool = False
+
+
+@dataclass
+class HomeCard:
+    scorecard: Scorecard
+    entities: int
+    average: float | None  # mean percentage, 0..1
+    shares: list[LevelShare]
+    run: EvaluationRun | None
+
+
+def home_cards(*, user) -> list[HomeCard]:
+    """Every scorecard the user may see with its level distribution, mean score and last run: five queries."""
+    latest_run_id = Subquery(
+        EvaluationRun.objects.filter(scorecard=OuterRef("pk")).order_by("-created_at", "-id").values("id")[:1]
+    )
+    scorecards = list(
+        Scorecard.objects.visible_to(user)
+        .annotate(
+            entity_count=Count("scores", distinct=True),
+            average=Avg("scores__percentage"),
+            last_run_id=latest_run_id,
+        )
+        .order_by("name")
+    )
+    ids = [s.pk for s in scorecards]
+    levels: dict[int, list[Level]] = defaultdict(list)
+    for level in Level.objects.filter(scorecard_id__in=ids).order_by("scorecard_id", "rank"):
+        levels[level.scorecard_id].append(level)
+    counts: dict[int, dict[int | None, int]] = defaultdict(dict)
+    for row in (
+        EntityScore.objects.filter(scorecard_id__in=ids)
+        .values("scorecard_id", "level_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        counts[row["scorecard_id"]][row["level_id"]] = row["n"]
+    runs = {
+        run.pk: run for run in EvaluationRun.objects.filter(pk__in=[s.last_run_id for s in scorecards if s.last_run_id])
+    }
+
+    cards = []
+    for scorecard in scorecards:
+        total = scorecard.entity_count
+        by_level = counts.get(scorecard.pk, {})
+        shares = [
+            LevelShare(level.name, level.color, by_level.get(level.pk, 0), _share(by_level.get(level.pk, 0), total))
+            for level in levels.get(scorecard.pk, [])
+        ]
+        none = by_level.get(None, 0)
+        shares.insert(0, LevelShare("No level", "#e7eaf0", none, _share(none, total), is_none=True))
+        cards.append(
+            HomeCard(
+                scorecard=scorecard,
+                entities=total,
+                average=scorecard.average if total else None,
+                shares=shares,
+                run=runs.get(scorecard.last_run_id),
+            )
+        )
+    return cards
+
+
+def _share(count: int, total: int) -> float:
+    return round(count * 100 / total, 2) if total else 0.0
+
+
+# --- Scorecard page -----------------------------------------------------------------------------
+
+SORTS = {"entity": ("entity__tag",), "level": ("level__rank",), "score": ("percentage",)}
+
+
+def scorecard_rules(*, scorecard: Scorecard) -> QuerySet[Rule]:
+    return scorecard.rules.select_related("level").order_by("position", "id")
+
+
+def scorecard_scores(
+    *,
+    scorecard: Scorecard,
+    search: str = "",
+    entity_type: str = "",
+    group: str = "",
+    team: str = "",
+    level: str = "",
+    sort: str = "entity",
+) -> QuerySet[EntityScore]:
+    """The entities table: one query for the page of rows and one for their owner teams (`owner_teams`)."""
+    qs = EntityScore.objects.filter(scorecard=scorecard).select_related("entity", "level")
+    if search:
+        qs = qs.filter(Q(entity__tag__icontains=search) | Q(entity__name__icontains=search))
+    if entity_type:
+        qs = qs.filter(entity__type=entity_type)
+    if group:
+        # JSON text match on the quoted group name: works on SQLite and PostgreSQL alike.
+        qs = qs.filter(entity__groups__icontains=f'"{group}"')
+    if team:
+        qs = qs.filter(entity_id__in=EntityOwner.objects.filter(kind=OwnerKind.GROUP, name=team).values("entity_id"))
+    if level == "none":
+        qs = qs.filter(level__isnull=True)
+    elif level:
+        qs = qs.filter(level__name=level)
+    key = sort.lstrip("-")
+    descending = sort.startswith("-")
+    if key not in SORTS:
+        key, descending = "entity", False
+    if key == "level":
+        order = F("level__rank").desc(nulls_last=True) if descending else F("level__rank").asc(nulls_first=True)
+    else:
+        order = F(SORTS[key][0]).desc() if descending else F(SORTS[key][0]).asc()
+    return qs.order_by(order, "entity__tag").prefetch_related(
+        Prefetch(
+            "entity__owners",
+            queryset=EntityOwner.objects.filter(kind=OwnerKind.GROUP).order_by("name"),
+            to_attr="owner_teams",
+        )
+    )
+
+
+@dataclass
+class FilterChoices:
+    types: list[str]
+    groups: list[str]
+    teams: list[str]
+
+
+def scorecard_filter_choices(*, scorecard: Scorecard) -> FilterChoices:
+    """Values for the filter selects, from the entities scored on this scorecard: two queries."""
+    types: set[str] = set()
+    groups: set[str] = set()
+    for entity_type, entity_groups in Entity.objects.filter(scores__scorecard=scorecard).values_list("type", "groups"):
+        types.add(entity_type)
+        groups.update(g for g in entity_groups or () if isinstance(g, str))
+    teams = (
+        EntityOwner.objects.filter(kind=OwnerKind.GROUP, entity__scores__scorecard=scorecard)
+        .values_list("name", flat=True)
+        .distinct()
+        .order_by("name")
+    )
+    return FilterChoices(types=sorted(types), groups=sorted(groups), teams=list(teams))
+
+
+# --- Entity report card -------------------------------------------------------------------------
+
+
+@dataclass
+class CardRule:
+    rule: Rule
+    state: str | None  # None: not applicable or not yet effective
+    state_label: str
+    message: str
+    upcoming: bool
+    exemption: Exemption | None
+    days_left: int | None
+    can_request: bool
+
+
+@dataclass
+class EntityCard:
+    scorecard: Scorecard
+    score: EntityScore
+    rules: list[CardRule]
+    next_steps: list[Rule]
+    next_level_name: str | None
+    history: dict = field(default_factory=dict)
+
+
+def entity_get(*, tag: str) -> Entity:
+    return get_object_or_404(
+        Entity.objects.prefetch_related(
+            Prefetch("owners", queryset=EntityOwner.objects.order_by("kind", "name", "email")), "links", "parent_links"
+        ),
+        tag=tag,
+    )
+
+
+def entity_report_cards(*, entity: Entity, user, now: datetime) -> list[EntityCard]:
+    """Every visible scorecard the entity has a score on, with rules, states, exemptions, next steps and
+    its 90-day history: six queries whatever the number of scorecards and rules."""
+    scores = list(
+        EntityScore.objects.filter(entity=entity, scorecard__in=Scorecard.objects.visible_to(user))
+        .select_related("scorecard", "level")
+        .order_by("scorecard__name")
+    )
+    if not scores:
+        return []
+    ids = [s.scorecard_id for s in scores]
+    rules_by_card: dict[int, list[Rule]] = defaultdict(list)
+    for rule in Rule.objects.filter(scorecard_id__in=ids).select_related("level").order_by("position", "id"):
+        rules_by_card[rule.scorecard_id].append(rule)
+    ranks_by_card: dict[int, set[int]] = defaultdict(set)
+    for scorecard_id, rank in Level.objects.filter(scorecard_id__in=ids).values_list("scorecard_id", "rank"):
+        ranks_by_card[scorecard_id].add(rank)
+    results = {
+        r.rule_id: r
+        for r in RuleResult.objects.filter(entity=entity, scorecard_id__in=ids).only("rule_id", "state", "message")
+    }
+    latest_exemption: dict[int, Exemption] = {}
+    for exemption in Exemption.objects.filter(entity=entity, scorecard_id__in=ids).order_by("-requested_at", "-id"):
+        latest_exemption.setdefault(exemption.rule_id, exemption)
+    history: dict[int, list[ScoreHistory]] = defaultdict(list)
+    for point in ScoreHistory.objects.filter(
+        entity=entity, scorecard_id__in=ids, recorded_at__gte=now - timedelta(days=HISTORY_DAYS)
+    ).order_by("recorded_at", "id"):
+        history[point.scorecard_id].append(point)
+
+    may_request = user.has_perm("exemptions.request_exemption")
+    state_labels = dict(RuleResult._meta.get_field("state").choices)
+    cards = []
+    for score in scores:
+        scorecard = score.scorecard
+        rules = rules_by_card.get(scorecard.pk, [])
+        items = []
+        states = []
+        for rule in rules:
+            result = results.get(rule.id)
+            state = result.state if result else None
+            exemption = latest_exemption.get(rule.id)
+            active = exemption is not None and exemption.status in ACTIVE_STATUSES
+            days_left = None
+            if exemption is not None and exemption.end_date and exemption.status == "APPROVED":
+                days_left = max(0, (exemption.end_date - now).days)
+            items.append(
+                CardRule(
+                    rule=rule,
+                    state=state,
+                    state_label=state_labels.get(state, "") if state else "",
+                    message=result.message if result else "",
+                    upcoming=bool(rule.effective_from and rule.effective_from > now),
+                    exemption=exemption,
+                    days_left=days_left,
+                    can_request=bool(
+                        may_request and scorecard.exemptions_enabled and state in REQUESTABLE_STATES and not active
+                    ),
+                )
+            )
+            if result is not None:
+                states.append(StateOfRule(rule.id, rule.weight, rule.level.rank if rule.level_id else None, state))
+        level_ranks = sorted({r.level.rank for r in rules if r.level_id} | ranks_by_card.get(scorecard.pk, set()))
+        current = score.level.rank if score.level_id else None
+        wanted = {s.rule_id for s in next_steps(states, current, level_ranks)}
+        target = next_rank(current, level_ranks)
+        cards.append(
+            EntityCard(
+                scorecard=scorecard,
+                score=score,
+                rules=items,
+                next_steps=[rule for rule in rules if rule.id in wanted],
+                next_level_name=next((r.level.name for r in rules if r.level_id and r.level.rank == target), None),
+                history=_chart_data(history.get(scorecard.pk, [])),
+            )
+        )
+    return cards
+
+
+def _chart_data(points: list[ScoreHistory]) -> dict:
+    """Chart.js data: labels, percentages and where the scorecard definition changed."""
+    data: dict = {"labels": [], "values": [], "versionChanged": [], "versions": []}
+    previous = None
+    for point in points:
+        data["labels"].append(point.recorded_at.strftime("%Y-%m-%d %H:%M"))
+        data["values"].append(round(point.percentage * 100, 1))
+        data["versions"].append(point.scorecard_version)
+        data["versionChanged"].append(previous is not None and point.scorecard_version != previous)
+        previous = point.scorecard_version
+    return data

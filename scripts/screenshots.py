@@ -1,0 +1,161 @@
+"""Capture 1280×800 screenshots of the dashboard pages into docs/screenshots/ (for the README and reviews).
+
+Starts nothing itself: point it at a running server, e.g. the demo of `make run`, and it signs in and
+drives Debian's Chromium (/usr/bin/chromium) through Playwright; no browser is downloaded.
+
+    make run &                                   # the demo: admin/admin, http://127.0.0.1:8000
+    .venv/bin/python scripts/screenshots.py [--base-url URL] [--username U] [--password P] [--only home badge]
+
+The scorecard and entity shown are the first ones linked from the home page and that scorecard's page
+(--scorecard / --entity choose others). A page that answers 404 is reported and skipped (not built
+yet, or no such data); any other failure makes the exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from urllib.parse import urljoin
+
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+VIEWPORT = {"width": 1280, "height": 800}
+NAMES = ["home", "scorecard", "entity", "exemptions", "birds-eye", "executive", "progress", "badge"]
+
+
+def say(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def first_link(page, prefix: str) -> str | None:
+    """The path segment after `prefix` in the first link on the page that starts with it."""
+    href = page.evaluate(
+        "(prefix) => { const a = document.querySelector(`a[href^='${prefix}']`); return a && a.getAttribute('href'); }",
+        prefix,
+    )
+    if not href:
+        return None
+    return href[len(prefix) :].split("/")[0].split("#")[0].split("?")[0] or None
+
+
+def sign_in(page, username: str, password: str) -> None:
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign out").wait_for()
+
+
+def badge_page(base_url: str, scorecards: list[str], entity: str) -> str:
+    """A plain page showing the entity's badges enlarged, as they would appear in a README."""
+    rows = "".join(
+        f'<p><img alt="{tag} badge" src="{urljoin(base_url, f"/badges/{tag}/{entity}.svg")}"></p>' for tag in scorecards
+    )
+    return (
+        "<!doctype html><meta charset=utf-8><title>Badges</title>"
+        "<style>body{font:16px system-ui,sans-serif;margin:48px}img{height:60px}code{font-size:15px}</style>"
+        f"<h1>Badges of <code>{entity}</code></h1>"
+        f"<p>Public: <code>/badges/&lt;scorecard&gt;/{entity}.svg</code></p>{rows}"
+    )
+
+
+def capture(page, path: str, out: Path) -> str:
+    """Screenshot one page; returns 'ok', 'missing' (404) or a reason it failed."""
+    response = page.goto(path, wait_until="networkidle")
+    status = response.status if response else 0
+    if status == 404:
+        return "missing (404)"
+    if status >= 400:
+        return f"failed (HTTP {status})"
+    page.screenshot(path=str(out), full_page=False)
+    return "ok"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+    parser.add_argument("--username", default="admin")
+    parser.add_argument("--password", default="admin")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--scorecard", help="scorecard tag (default: the first on the home page)")
+    parser.add_argument("--entity", help="entity tag (default: the first on the scorecard's page)")
+    parser.add_argument("--only", nargs="+", choices=NAMES, help="capture only these")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    wanted = args.only or NAMES
+    results: dict[str, str] = {}
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=args.chromium, headless=True, args=CHROMIUM_ARGS)
+        context = browser.new_context(base_url=args.base_url, viewport=VIEWPORT, device_scale_factor=1)
+        context.set_default_timeout(20_000)
+        page = context.new_page()
+        sign_in(page, args.username, args.password)
+
+        page.goto("/", wait_until="networkidle")
+        scorecard = args.scorecard or first_link(page, "/scorecards/")
+        scorecards: list[str] = []
+        for link in page.locator("a[href^='/scorecards/']").all():
+            tag = (link.get_attribute("href") or "").removeprefix("/scorecards/").split("/")[0]
+            if tag and tag not in scorecards:
+                scorecards.append(tag)
+        entity = args.entity
+        if scorecard and not entity:
+            page.goto(f"/scorecards/{scorecard}/", wait_until="networkidle")
+            entity = first_link(page, "/entities/")
+        say(f"scorecard: {scorecard or '-'}  entity: {entity or '-'}")
+
+        paths = {
+            "home": "/",
+            "scorecard": scorecard and f"/scorecards/{scorecard}/",
+            "entity": entity and f"/entities/{entity}/",
+            "exemptions": "/exemptions/",
+            "birds-eye": scorecard and f"/reports/birds-eye/{scorecard}/",
+            "executive": "/reports/executive/",
+            "progress": "/reports/progress/",
+        }
+        for name in wanted:
+            out = args.out / f"{name}.png"
+            try:
+                if name == "badge":
+                    if not (scorecard and entity):
+                        results[name] = "missing (no scorecard or entity found)"
+                        continue
+                    response = page.request.get(f"/badges/{scorecard}/{entity}.svg")
+                    if response.status != 200:
+                        results[name] = f"missing (HTTP {response.status})"
+                        continue
+                    page.set_content(badge_page(args.base_url, scorecards or [scorecard], entity))
+                    page.wait_for_load_state("networkidle")
+                    page.screenshot(path=str(out))
+                    results[name] = "ok"
+                elif not paths[name]:
+                    results[name] = "missing (no scorecard or entity found)"
+                else:
+                    results[name] = capture(page, paths[name], out)
+            except PlaywrightError as exc:
+                results[name] = f"failed ({exc.message.splitlines()[0]})"
+        context.close()
+        browser.close()
+
+    for name in wanted:
+        where = f" -> {args.out / f'{name}.png'}" if results[name] == "ok" else ""
+        say(f"{name:<11} {results[name]}{where}")
+    return 1 if any(result.startswith("failed") for result in results.values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
