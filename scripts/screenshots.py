@@ -6,9 +6,9 @@ drives Debian's Chromium (/usr/bin/chromium) through Playwright; no browser is d
     make run &                                   # the demo: admin/admin, http://127.0.0.1:8000
     .venv/bin/python scripts/screenshots.py [--base-url URL] [--username U] [--password P] [--only home badge]
 
-The scorecard and entity shown are the first ones linked from the home page and that scorecard's page
-(--scorecard / --entity choose others). A page that answers 404 is reported and skipped (not built
-yet, or no such data); any other failure makes the exit status 1.
+The scorecard shown is the first on the home page, the entity the first in the exemptions inbox (or
+on that scorecard's page); --scorecard / --entity choose others. A page that answers 404 is reported
+and skipped (not built yet, or no such data); any other failure makes the exit status 1.
 """
 
 from __future__ import annotations
@@ -39,12 +39,16 @@ def say(text: str) -> None:
     sys.stdout.flush()
 
 
-def first_link(page, prefix: str) -> str | None:
-    """The path segment after `prefix` in the first link on the page that starts with it."""
-    href = page.evaluate(
+def first_href(page, prefix: str) -> str | None:
+    """The href of the first link on the page that starts with `prefix`."""
+    return page.evaluate(
         "(prefix) => { const a = document.querySelector(`a[href^='${prefix}']`); return a && a.getAttribute('href'); }",
         prefix,
     )
+
+
+def tag_of(href: str | None, prefix: str) -> str | None:
+    """`/entities/a-tag/#x` -> `a-tag`."""
     if not href:
         return None
     return href[len(prefix) :].split("/")[0].split("#")[0].split("?")[0] or None
@@ -106,22 +110,28 @@ def main(argv: list[str] | None = None) -> int:
         sign_in(page, args.username, args.password)
 
         page.goto("/", wait_until="networkidle")
-        scorecard = args.scorecard or first_link(page, "/scorecards/")
+        scorecard = args.scorecard or tag_of(first_href(page, "/scorecards/"), "/scorecards/")
         scorecards: list[str] = []
         for link in page.locator("a[href^='/scorecards/']").all():
             tag = (link.get_attribute("href") or "").removeprefix("/scorecards/").split("/")[0]
             if tag and tag not in scorecards:
                 scorecards.append(tag)
+        # The entity: one with an exemption waiting (its report card shows the exemption's state, and the
+        # link scrolls to that scorecard's section), else the first on the scorecard's page.
         entity = args.entity
-        if scorecard and not entity:
-            page.goto(f"/scorecards/{scorecard}/", wait_until="networkidle")
-            entity = first_link(page, "/entities/")
-        say(f"scorecard: {scorecard or '-'}  entity: {entity or '-'}")
+        entity_path = entity and f"/entities/{entity}/"
+        for source in ["/exemptions/", scorecard and f"/scorecards/{scorecard}/"]:
+            if entity or not source:
+                continue
+            if page.goto(source, wait_until="networkidle").ok:
+                entity_path = first_href(page, "/entities/")
+                entity = tag_of(entity_path, "/entities/")
+        say(f"scorecard: {scorecard or '-'}  entity: {entity_path or '-'}")
 
         paths = {
             "home": "/",
             "scorecard": scorecard and f"/scorecards/{scorecard}/",
-            "entity": entity and f"/entities/{entity}/",
+            "entity": entity_path,
             "exemptions": "/exemptions/",
             "birds-eye": scorecard and f"/reports/birds-eye/{scorecard}/",
             "executive": "/reports/executive/",

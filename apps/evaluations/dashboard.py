@@ -9,6 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.db import connection
 from django.db.models import Avg, Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
@@ -171,20 +172,36 @@ class FilterChoices:
     teams: list[str]
 
 
+_DISTINCT_GROUPS_SQL = {
+    # Unnested in the database: reading every entity's group list into Python costs ~100 ms at 10,000.
+    "postgresql": (
+        "SELECT DISTINCT g FROM catalog_entity e JOIN evaluations_entityscore s ON s.entity_id = e.id, "
+        "jsonb_array_elements_text(CASE WHEN jsonb_typeof(e.groups) = 'array' THEN e.groups ELSE '[]' END) g "
+        "WHERE s.scorecard_id = %s ORDER BY g"
+    ),
+    "sqlite": (
+        "SELECT DISTINCT j.value FROM catalog_entity e JOIN evaluations_entityscore s ON s.entity_id = e.id, "
+        "json_each(CASE WHEN json_type(e.groups) = 'array' THEN e.groups ELSE '[]' END) j "
+        "WHERE s.scorecard_id = %s AND j.type = 'text' ORDER BY j.value"
+    ),
+}
+
+
 def scorecard_filter_choices(*, scorecard: Scorecard) -> FilterChoices:
-    """Values for the filter selects, from the entities scored on this scorecard: two queries."""
-    types: set[str] = set()
-    groups: set[str] = set()
-    for entity_type, entity_groups in Entity.objects.filter(scores__scorecard=scorecard).values_list("type", "groups"):
-        types.add(entity_type)
-        groups.update(g for g in entity_groups or () if isinstance(g, str))
+    """Values for the filter selects, from the entities scored on this scorecard: three small queries."""
+    types = (
+        Entity.objects.filter(scores__scorecard=scorecard).values_list("type", flat=True).distinct().order_by("type")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(_DISTINCT_GROUPS_SQL[connection.vendor], [scorecard.pk])
+        groups = [row[0] for row in cursor.fetchall()]
     teams = (
         EntityOwner.objects.filter(kind=OwnerKind.GROUP, entity__scores__scorecard=scorecard)
         .values_list("name", flat=True)
         .distinct()
         .order_by("name")
     )
-    return FilterChoices(types=sorted(types), groups=sorted(groups), teams=list(teams))
+    return FilterChoices(types=list(types), groups=groups, teams=list(teams))
 
 
 # --- Entity report card -------------------------------------------------------------------------
