@@ -267,3 +267,13 @@ def test_query_count_is_constant(client, viewer, url):
         entity(f"svc-{i:02d}", team=f"team-{i % 3}", tier=i % 3 or None)
     scorecard_evaluate(scorecard=Scorecard.objects.get(pk=card.pk), now=DAY3)
     assert count_queries(client, url) == small
+
+
+def test_entities_in_reports_link_to_their_report_card(client, viewer, history):
+    link = f'href="{reverse("evaluations:entity", args=["svc-gold"])}"'
+    for url in (
+        reverse("reports:all_scorecards"),
+        reverse("reports:birds_eye", args=["readiness"]),
+        reverse("reports:report_card") + "?scorecard=readiness",
+    ):
+        assert link in client.get(url).content.decode(), url
