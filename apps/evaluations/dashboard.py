@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import connection
-from django.db.models import Avg, Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Avg, Count, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
 from apps.catalog.models import Entity, EntityOwner, OwnerKind
@@ -68,6 +68,7 @@ def home_cards(*, user) -> list[HomeCard]:
         .annotate(
             entity_count=Count("scores", distinct=True),
             average=Avg("scores__percentage"),
+            last_evaluated=Max("scores__evaluated_at"),
             last_run_id=latest_run_id,
         )
         .order_by("name")

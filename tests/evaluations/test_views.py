@@ -534,3 +534,11 @@ def test_progress_partial_stops_polling_once_the_run_finished(client, world):
     EvaluationRun.objects.filter(pk=run.pk).update(status=RunStatus.SUCCEEDED, done_chunks=2)
     html = client.get(reverse("evaluations:progress", args=["card"])).content.decode()
     assert "hx-get" not in html and "succeeded" in html
+
+
+def test_home_without_runs_says_when_scores_were_evaluated(client, world):
+    login(client)
+    html = text_of(client.get("/"))
+    assert "Evaluated 0 minutes ago" in html
+    make_scorecard("unscored")
+    assert "Not evaluated yet." in text_of(client.get("/"))
