@@ -15,6 +15,7 @@ import os
 import random
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -85,16 +86,25 @@ def bench_evaluator(scorecard, ids) -> tuple[float, int]:
     return time.perf_counter() - started, evaluations
 
 
+@contextmanager
+def throwaway_database():
+    """A test database created for the benchmark and destroyed after it, so real data is never touched."""
+    setup_test_environment()
+    old_name = connection.settings_dict["NAME"]
+    connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        yield
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--entities", type=int, default=10_000)
     parser.add_argument("--rules", type=int, default=30)
     args = parser.parse_args()
 
-    setup_test_environment()
-    old_name = connection.settings_dict["NAME"]
-    connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
+    with throwaway_database():
         from apps.evaluations.services import scorecard_evaluate
 
         started = time.perf_counter()
@@ -109,8 +119,6 @@ def main() -> None:
                 f"{label}: {summary.rule_evaluations:,} rule evaluations, {summary.results_written:,} rows written, "
                 f"{summary.seconds:.2f}s = {summary.rule_evaluations / summary.seconds:,.0f}/s"
             )
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 if __name__ == "__main__":

@@ -29,10 +29,9 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import setup_test_environment  # noqa: E402
 from django.urls import NoReverseMatch, reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
-from evaluation import build  # noqa: E402
+from evaluation import build, throwaway_database  # noqa: E402
 
 
 def populate(entities: int):
@@ -94,10 +93,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=30)
     args = parser.parse_args()
 
-    setup_test_environment()
-    old_name = connection.settings_dict["NAME"]
-    connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
+    with throwaway_database():
         started = time.perf_counter()
         scorecard, admin = populate(args.entities)
         print(f"database: {connection.vendor}; {args.entities} entities built in {time.perf_counter() - started:.1f}s")
@@ -116,8 +112,6 @@ def main() -> None:
                 timings.append((time.perf_counter() - t0) * 1000)
             p95 = statistics.quantiles(timings, n=20)[18]
             print(f"{label:24} {status:>6} {statistics.median(timings):8.1f} {p95:8.1f}")
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 if __name__ == "__main__":
