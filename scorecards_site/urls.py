@@ -8,6 +8,7 @@ admin.site.index_title = "Catalog, scorecards, exemptions and results"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("apps.accounts.urls")),
     path("", include("apps.evaluations.urls")),
     path("", include("apps.exemptions.urls")),
     path("", include("apps.reports.urls")),

@@ -20,7 +20,7 @@ from django_celery_beat.models import (
     SolarSchedule,
 )
 
-from apps.accounts.services import user_create_with_role
+from apps.accounts.services import api_key_create, user_create_with_role
 from apps.catalog.models import CustomData, Entity, EntityLink, EntityOwner, EntityPackage, EntityParent
 from apps.evaluations.models import (
     EntityScore,
@@ -103,6 +103,7 @@ def populate(count: int, *, start: int = 0) -> None:
         CrontabSchedule.objects.create(minute=str(index), hour="3")
         ClockedSchedule.objects.create(clocked_time=now + timedelta(days=index + 1))
         SolarSchedule.objects.create(event="sunrise", latitude=10 + index, longitude=20)
+        api_key_create(user=viewer, name=f"key {index}")
         PeriodicTask.objects.create(
             name=f"probe {index}", task="apps.evaluations.tasks.expire_exemptions", interval=interval
         )
