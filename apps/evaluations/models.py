@@ -15,11 +15,6 @@ class RuleState(models.TextChoices):
     EXEMPT = "exempt", "Exempt"
 
 
-class EntityScoreQuerySet(models.QuerySet):
-    def for_dashboard(self):
-        return self.select_related("entity", "scorecard", "level").order_by("entity__tag")
-
-
 class EntityScore(models.Model):
     """Where one entity stands on one scorecard after its last evaluation."""
 
@@ -35,8 +30,6 @@ class EntityScore(models.Model):
     evaluated_at = models.DateTimeField()
     # When the last ScoreHistory point was written, so a chunk needs no extra query to decide.
     history_at = models.DateTimeField(null=True, blank=True)
-
-    objects = EntityScoreQuerySet.as_manager()
 
     class Meta:
         ordering = ["scorecard", "entity"]

@@ -28,6 +28,7 @@ from apps.evaluations.models import (
     RunTrigger,
 )
 from apps.evaluations.services import entities_to_evaluate, evaluate_chunk, plan_for, scores_drop_archived
+from apps.integrations.services import facts_collect
 from apps.scorecards.models import Scorecard
 
 logger = logging.getLogger(__name__)
@@ -129,8 +130,6 @@ def chunk_collect_facts(*, run_id: int, index: int) -> dict:
     plan = plan_for(chunk.run.scorecard)
     if not plan.required_facts:
         return {}
-    from apps.integrations.services import facts_collect
-
     return dict(facts_collect(entity_ids=chunk.entity_ids, required=plan.required_facts))
 
 

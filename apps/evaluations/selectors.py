@@ -1,24 +1,20 @@
-"""Reads for evaluation and for the pages: facts in bulk, scores, report cards."""
+"""Reads for evaluation: entity facts, pushed outcomes and exemptions in force, each in bulk."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from apps.catalog.models import CustomData, Entity, EntityLink, EntityOwner, EntityPackage
-from apps.evaluations.models import EntityScore, RuleOutcome, RuleResult
-from apps.evaluations.scoring import StateOfRule, next_rank, next_steps
+from apps.evaluations.models import RuleOutcome
 from apps.exemptions.models import Exemption
+from apps.integrations.selectors import facts_for_entities
 from apps.scorecards.language import EntityFacts
-from apps.scorecards.models import Rule, Scorecard
 
 
 def entity_facts_bulk(entity_ids: Sequence[int], *, now: datetime) -> dict[int, EntityFacts]:
     """Everything the rule language reads about these entities, in six queries whatever their number."""
-    from apps.integrations.selectors import facts_for_entities
-
     owners: dict[int, list[dict]] = defaultdict(list)
     for entity_id, kind, name, email in EntityOwner.objects.filter(entity_id__in=entity_ids).values_list(
         "entity_id", "kind", "name", "email"
@@ -86,54 +82,3 @@ def exempt_rules_bulk(*, scorecard_id: int, entity_ids: Sequence[int], now: date
     ):
         result[entity_id].add(rule_id)
     return result
-
-
-@dataclass
-class ReportCardRule:
-    rule: Rule
-    state: str | None  # None: not applicable or not yet effective
-    message: str
-    upcoming: bool
-
-
-@dataclass
-class ReportCard:
-    """One entity on one scorecard: its score, each rule's state and the next steps."""
-
-    scorecard: Scorecard
-    score: EntityScore | None
-    rules: list[ReportCardRule]
-    next_steps: list[Rule]
-    next_level_name: str | None
-
-
-def report_card(*, entity: Entity, scorecard: Scorecard, now: datetime) -> ReportCard:
-    """Three queries: the score, the rules with their levels, the results."""
-    score = EntityScore.objects.select_related("level").filter(entity=entity, scorecard=scorecard).first()
-    rules = list(scorecard.rules.select_related("level").order_by("position", "id"))
-    results = {
-        r.rule_id: r
-        for r in RuleResult.objects.filter(entity=entity, scorecard=scorecard).only("rule_id", "state", "message")
-    }
-    items = []
-    states = []
-    for rule in rules:
-        result = results.get(rule.id)
-        upcoming = bool(rule.effective_from and rule.effective_from > now)
-        items.append(ReportCardRule(rule, result.state if result else None, result.message if result else "", upcoming))
-        if result is not None:
-            states.append(StateOfRule(rule.id, rule.weight, rule.level.rank if rule.level_id else None, result.state))
-    ranks = sorted(
-        {rule.level.rank for rule in rules if rule.level_id} | set(scorecard.levels.values_list("rank", flat=True))
-    )
-    current = score.level.rank if score and score.level_id else None
-    wanted = {s.rule_id for s in next_steps(states, current, ranks)}
-    target = next_rank(current, ranks)
-    target_name = next((r.level.name for r in rules if r.level_id and r.level.rank == target), None)
-    return ReportCard(
-        scorecard=scorecard,
-        score=score,
-        rules=items,
-        next_steps=[rule for rule in rules if rule.id in wanted],
-        next_level_name=target_name,
-    )

@@ -20,6 +20,7 @@ from apps.catalog.models import Entity
 from apps.evaluations.engine import EntityEvaluation, ScorecardPlan, evaluate_entity, rescore
 from apps.evaluations.models import EntityScore, RuleResult, ScoreHistory
 from apps.evaluations.selectors import entity_facts_bulk, exempt_rules_bulk, outcomes_bulk
+from apps.integrations.services import facts_collect
 from apps.scorecards.models import Scorecard
 
 logger = logging.getLogger(__name__)
@@ -55,8 +56,6 @@ def evaluate_chunk(
     """
     summary = EvaluationSummary(scorecard_tag="")
     if collect_facts and plan.required_facts:
-        from apps.integrations.services import facts_collect
-
         facts_collect(entity_ids=list(entity_ids), required=plan.required_facts, now=now)
     facts = entity_facts_bulk(entity_ids, now=now)
     outcomes = outcomes_bulk(scorecard_id=plan.scorecard_id, entity_ids=entity_ids)

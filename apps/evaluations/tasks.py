@@ -79,21 +79,6 @@ def dispatch_evaluations() -> None:
 
 
 @shared_task(ignore_result=True)
-def evaluate_scorecard(scorecard_id: int, trigger: str = "manual") -> None:
-    """Start a run for one scorecard (after a descriptor apply, from the admin, from the APIs)."""
-    from apps.evaluations.runs import RunInProgress, run_start
-    from apps.scorecards.models import Scorecard
-
-    scorecard = Scorecard.objects.filter(pk=scorecard_id).first()
-    if scorecard is None:
-        return
-    try:
-        run_start(scorecard=scorecard, trigger=trigger)
-    except RunInProgress:
-        logger.info("scorecard %s is being evaluated already", scorecard.tag)
-
-
-@shared_task(ignore_result=True)
 def expire_exemptions() -> None:
     from apps.exemptions.services import exemptions_expire
 

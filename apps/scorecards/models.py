@@ -110,10 +110,6 @@ class Rule(models.Model):
     def __str__(self) -> str:
         return self.title
 
-    @property
-    def is_pushed(self) -> bool:
-        return not self.expression.strip()
-
     def clean(self) -> None:
         from apps.scorecards.language import RuleSyntaxError, compile_expression
 
