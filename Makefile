@@ -2,7 +2,10 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -d' ' -f1)
+# Cortex's CLI, for the API end-to-end tests. It pins certifi>=2026.10.19, newer than any release on
+# PyPI, so it goes in without its dependencies; those are pinned in pyproject's dev extra.
+CORTEX_CLI := cortexapps-cli==1.52.0
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # Debian's Chromium, for the browser tests (`make test` installs it with apt when missing).
@@ -12,10 +15,11 @@ WORKERS ?= 2
 
 .PHONY: run test install lint format demo clean bench bench-workers
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --no-deps '$(CORTEX_CLI)'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 

@@ -12,4 +12,10 @@ urlpatterns = [
     path("", include("apps.evaluations.urls")),
     path("", include("apps.exemptions.urls")),
     path("", include("apps.reports.urls")),
+    path("", include("apps.campaigns.urls")),
+    path("", include("apps.api.urls")),
 ]
+
+# API paths answer unknown routes and crashes in their vendor's JSON shape; other paths get Django's pages.
+handler404 = "apps.api.errors.page_not_found"
+handler500 = "apps.api.errors.server_error"

@@ -21,6 +21,8 @@ from django_celery_beat.models import (
 )
 
 from apps.accounts.services import api_key_create, user_create_with_role
+from apps.campaigns.models import CampaignSnapshot
+from apps.campaigns.services import campaign_create
 from apps.catalog.models import CustomData, Entity, EntityLink, EntityOwner, EntityPackage, EntityParent
 from apps.evaluations.models import (
     EntityScore,
@@ -107,6 +109,11 @@ def populate(count: int, *, start: int = 0) -> None:
         PeriodicTask.objects.create(
             name=f"probe {index}", task="apps.evaluations.tasks.expire_exemptions", interval=interval
         )
+        campaign = campaign_create(
+            key=f"campaign-{index}", name=f"Campaign {index} svc", owner=approver, rule_ids=[str(rule.identifier)],
+            start_date=now, entity_scope='entity.type() = "service"', guidance="Do **this**.",
+        )  # fmt: skip
+        CampaignSnapshot.objects.create(campaign=campaign, day=now.date(), entities_total=1, recorded_at=now)
 
 
 def changelist_urls() -> list[str]:

@@ -30,12 +30,14 @@ _VIEW = [
     "exemptions.view_exemption",
     "exemptions.view_exemptionevent",
     "exemptions.request_exemption",
+    "campaigns.view_campaign",
 ]
 _EDIT = [
     f"{app}.{verb}_{model}"
     for app, models in {
         "catalog": ["entity", "entityowner", "entityparent", "entitylink", "customdata", "entitypackage"],
         "scorecards": ["scorecard", "level", "rule"],
+        "campaigns": ["campaign"],
     }.items()
     for model in models
     for verb in ("add", "change", "delete", "view")
@@ -71,6 +73,16 @@ def sync_roles(apps) -> None:
                 app_label, codename = code.split(".")
                 perm = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
                 if perm is None:
+                    if not _migrated(apps, app_label):
+                        # That app's tables come in a later migration, which calls sync_roles again.
+                        continue
                     raise LookupError(f"permission {code} does not exist")
                 perms.append(perm)
         group.permissions.set(perms)
+
+
+def _migrated(apps, app_label: str) -> bool:
+    try:
+        return any(True for _ in apps.get_app_config(app_label).get_models())
+    except LookupError:
+        return False

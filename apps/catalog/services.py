@@ -192,12 +192,18 @@ def entity_delete(*, tag_or_id: str) -> None:
 
 
 @transaction.atomic
-def custom_data_set(*, entity: Entity, key: str, value: Any, description: str = "") -> CustomData:
-    """Set one key through the API; a key the descriptor defines stays the descriptor's."""
+def custom_data_set(*, entity: Entity, key: str, value: Any, description: str = "", force: bool = False) -> CustomData:
+    """Set one key through the API. A key the descriptor defines stays the descriptor's unless `force`,
+    and then only until the descriptor is applied again (as in Cortex)."""
     existing = CustomData.objects.select_for_update().filter(entity=entity, key=key).first()
-    if existing and existing.source == CustomDataSource.DESCRIPTOR:
+    if existing and existing.source == CustomDataSource.DESCRIPTOR and not force:
         raise ValidationFailed(
-            problems=[Problem(f"custom data key {key!r} is defined in the entity's descriptor; change it there")]
+            problems=[
+                Problem(
+                    f"custom data key {key!r} is defined in the entity's descriptor; change it there or use force",
+                    path="key",
+                )
+            ]
         )
     row, _ = CustomData.objects.update_or_create(
         entity=entity, key=key, defaults={"value": value, "description": description, "source": CustomDataSource.API}
@@ -206,7 +212,18 @@ def custom_data_set(*, entity: Entity, key: str, value: Any, description: str = 
 
 
 @transaction.atomic
-def custom_data_delete(*, entity: Entity, key: str) -> None:
-    deleted, _ = CustomData.objects.filter(entity=entity, key=key, source=CustomDataSource.API).delete()
+def custom_data_delete(*, entity: Entity, key: str, force: bool = False) -> None:
+    """Delete a key set through the API; with `force`, a descriptor's key too (until it is applied again)."""
+    rows = CustomData.objects.filter(entity=entity, key=key)
+    if not force:
+        rows = rows.filter(source=CustomDataSource.API)
+    deleted, _ = rows.delete()
     if not deleted:
-        raise NotFoundError(f"entity {entity.tag!r} has no custom data key {key!r} set through the API")
+        defined = CustomData.objects.filter(entity=entity, key=key).exists()
+        if defined:
+            raise ValidationFailed(
+                problems=[
+                    Problem(f"custom data key {key!r} is defined in the entity's descriptor; use force", path="key")
+                ]
+            )
+        raise NotFoundError(f"entity {entity.tag!r} has no custom data key {key!r}")

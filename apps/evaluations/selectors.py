@@ -82,3 +82,43 @@ def exempt_rules_bulk(*, scorecard_id: int, entity_ids: Sequence[int], now: date
     ):
         result[entity_id].add(rule_id)
     return result
+
+
+def outcome_list(
+    *,
+    user,
+    service_name: str | None = None,
+    state: str | None = None,
+    rule_enabled: bool | None = None,
+    rule_ids: list[str] | None = None,
+    rule_name: str | None = None,
+):
+    """Pushed outcomes on scorecards `user` may see, with rule, scorecard and entity joined (one query).
+
+    `service_name` is the entity tag (exact); `rule_ids` are rule identifiers (non-UUIDs match
+    nothing); `rule_name` matches a case-insensitive substring. Ordered stably for paging.
+    """
+    import uuid
+
+    from apps.scorecards.models import Scorecard
+
+    outcomes = RuleOutcome.objects.filter(rule__scorecard__in=Scorecard.objects.visible_to(user)).select_related(
+        "rule__scorecard", "entity"
+    )
+    if service_name is not None:
+        outcomes = outcomes.filter(entity__tag=service_name)
+    if state is not None:
+        outcomes = outcomes.filter(state=state)
+    if rule_enabled is not None:
+        outcomes = outcomes.filter(rule__enabled=rule_enabled)
+    if rule_ids is not None:
+        wanted = []
+        for value in rule_ids:
+            try:
+                wanted.append(uuid.UUID(value.strip()))
+            except ValueError:
+                continue
+        outcomes = outcomes.filter(rule__identifier__in=wanted)
+    if rule_name:
+        outcomes = outcomes.filter(rule__title__icontains=rule_name)
+    return outcomes.order_by("id")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -17,8 +18,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.catalog.models import Entity
+from apps.core.errors import ApplicationError
 from apps.evaluations.engine import EntityEvaluation, ScorecardPlan, evaluate_entity, rescore
-from apps.evaluations.models import EntityScore, RuleResult, ScoreHistory
+from apps.evaluations.models import EntityScore, RuleOutcome, RuleResult, ScoreHistory
 from apps.evaluations.selectors import entity_facts_bulk, exempt_rules_bulk, outcomes_bulk
 from apps.integrations.services import facts_collect
 from apps.scorecards.models import Scorecard
@@ -306,3 +308,139 @@ def score_history_prune(*, now: datetime | None = None) -> int:
     cutoff = now - timedelta(days=settings.SCORE_HISTORY_RETENTION_DAYS)
     deleted, _ = ScoreHistory.objects.filter(recorded_at__lt=cutoff).delete()
     return deleted
+
+
+# --- Pushed outcomes (Datadog-style, API_CONTRACT §3, §4) ---------------------------------------------
+
+
+class UnknownRuleError(ApplicationError):
+    """An outcome names a rule id that does not exist (the real server answers 409 "Invalid rule_id")."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="conflict")
+
+
+@dataclass(frozen=True)
+class OutcomeInput:
+    """One pushed outcome: a rule identifier, the entity by type and tag, and pass / fail / skip."""
+
+    rule_id: str
+    entity_type: str
+    entity_tag: str
+    state: str
+    remarks: str = ""
+
+
+@dataclass
+class OutcomesPushResult:
+    outcomes: list[RuleOutcome]  # the stored outcomes of every (rule, entity) received, rule and entity joined
+    total_received: int
+    total_updated: int  # new or changed (state or remarks)
+    entities_created: list[str] = field(default_factory=list)
+
+
+def _entities_for(refs: set[tuple[str, str]]) -> tuple[dict[str, int], list[str]]:
+    """Entity id by tag for (type, tag) references, creating minimal entities that do not exist yet.
+
+    Race-safe: creation ignores conflicts on the unique tag and the rows are read back afterwards.
+    A tag that exists with another type is refused (tags are unique across types).
+    """
+    tags = {tag for _, tag in refs}
+    found = {tag: (pk, kind) for pk, tag, kind in Entity.objects.filter(tag__in=tags).values_list("id", "tag", "type")}
+    missing = sorted({(kind, tag) for kind, tag in refs if tag not in found}, key=lambda r: r[1])
+    created: list[str] = []
+    if missing:
+        Entity.objects.bulk_create(
+            [Entity(tag=tag, name=tag, type=kind) for kind, tag in missing], ignore_conflicts=True
+        )
+        created = [tag for _, tag in missing]
+        found = {
+            tag: (pk, kind) for pk, tag, kind in Entity.objects.filter(tag__in=tags).values_list("id", "tag", "type")
+        }
+    for kind, tag in sorted(refs):
+        if found[tag][1] != kind:
+            raise ApplicationError(
+                f"entity_reference {kind}:{tag}: entity {tag!r} exists as a {found[tag][1]}, not a {kind}"
+            )
+    return {tag: pk for tag, (pk, _) in found.items()}, created
+
+
+@transaction.atomic
+def outcomes_push(*, results: Sequence[OutcomeInput]) -> OutcomesPushResult:
+    """Store pushed rule outcomes and re-score the entities whose outcomes changed.
+
+    All or nothing: an unknown rule id raises UnknownRuleError (409), a rule with an expression raises
+    a conflict (its state is evaluated, not pushed), an entity tag used by another type is refused.
+    Entities that do not exist yet are created (type and tag, name = tag). Within one push the last
+    outcome for a (rule, entity) wins. Idempotent: pushing the same outcomes again writes nothing and
+    enqueues nothing. After commit, each entity with a new or changed outcome gets an `evaluate_entity`
+    task (ids only), which writes its rule results, score and a score-history point.
+    """
+    from apps.evaluations.tasks import evaluate_entity as evaluate_entity_task
+    from apps.scorecards.models import Rule
+
+    if not results:
+        return OutcomesPushResult(outcomes=[], total_received=0, total_updated=0)
+    parsed: dict[str, uuid.UUID | None] = {}
+    for item in results:
+        try:
+            parsed[item.rule_id] = uuid.UUID(str(item.rule_id))
+        except ValueError:
+            parsed[item.rule_id] = None
+    rules = {
+        str(rule.identifier): rule
+        for rule in Rule.objects.filter(identifier__in=[u for u in parsed.values() if u]).only(
+            "id", "identifier", "expression"
+        )
+    }
+    unknown = [raw for raw, value in parsed.items() if value is None or str(value) not in rules]
+    if unknown:
+        raise UnknownRuleError(f"rule not found: {', '.join(unknown)}")
+    evaluated = [raw for raw, value in parsed.items() if rules[str(value)].expression.strip()]
+    if evaluated:
+        raise ApplicationError(
+            f"rule {', '.join(evaluated)} has an expression: its state is evaluated, outcomes cannot be pushed",
+            code="conflict",
+        )
+    entity_ids, created = _entities_for({(item.entity_type, item.entity_tag) for item in results})
+
+    wanted: dict[tuple[int, int], tuple[str, str]] = {}
+    for item in results:
+        rule_pk = rules[str(parsed[item.rule_id])].pk
+        wanted[(rule_pk, entity_ids[item.entity_tag])] = (item.state, item.remarks or "")
+    rule_pks = {rule_pk for rule_pk, _ in wanted}
+    entity_pks = {entity_pk for _, entity_pk in wanted}
+    current = {
+        (rule_pk, entity_pk): (state, remarks)
+        for rule_pk, entity_pk, state, remarks in RuleOutcome.objects.filter(
+            rule_id__in=rule_pks, entity_id__in=entity_pks
+        ).values_list("rule_id", "entity_id", "state", "remarks")
+    }
+    changed = [pair for pair, value in wanted.items() if current.get(pair) != value]
+    if changed:
+        RuleOutcome.objects.bulk_create(
+            [
+                RuleOutcome(
+                    rule_id=rule_pk,
+                    entity_id=entity_pk,
+                    state=wanted[(rule_pk, entity_pk)][0],
+                    remarks=wanted[(rule_pk, entity_pk)][1],
+                )
+                for rule_pk, entity_pk in changed
+            ],
+            update_conflicts=True,
+            unique_fields=["entity", "rule"],
+            update_fields=["state", "remarks", "updated_at"],
+        )
+    stored = [
+        outcome
+        for outcome in RuleOutcome.objects.filter(rule_id__in=rule_pks, entity_id__in=entity_pks)
+        .select_related("rule__scorecard", "entity")
+        .order_by("id")
+        if (outcome.rule_id, outcome.entity_id) in wanted
+    ]
+    for entity_pk in sorted({entity_pk for _, entity_pk in changed}):
+        transaction.on_commit(lambda pk=entity_pk: evaluate_entity_task.delay(pk))
+    return OutcomesPushResult(
+        outcomes=stored, total_received=len(results), total_updated=len(changed), entities_created=created
+    )

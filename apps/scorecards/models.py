@@ -99,6 +99,8 @@ class Rule(models.Model):
     effective_from = models.DateTimeField(null=True, blank=True)
     filter = models.JSONField(default=dict, blank=True)
     enabled = models.BooleanField(default=True)
+    # Datadog-style rules carry a free-text owner (API_CONTRACT §3); descriptor rules leave it empty.
+    owner = models.CharField(max_length=255, blank=True)
     position = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -6,10 +6,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import timezone
 
-from apps.core.errors import NotFoundError, Problem, ValidationFailed
+from apps.core.errors import ApplicationError, NotFoundError, Problem, ValidationFailed
 from apps.scorecards.descriptors import ScorecardSpec, parse_scorecard_descriptor
 from apps.scorecards.models import Level, Rule, Scorecard
 
@@ -233,3 +234,202 @@ def scorecard_delete(*, tag: str) -> None:
 def scorecard_definition_changed(*, scorecard_id: int) -> None:
     """Bump the version after levels or rules were edited outside a descriptor (e.g. in the admin)."""
     Scorecard.objects.filter(pk=scorecard_id).update(version=F("version") + 1)
+
+
+# --- Datadog-style rules (API_CONTRACT §3, §4) -------------------------------------------------------
+
+DATADOG_LADDER = (("Bronze", 1, "#c38b5f"), ("Silver", 2, "#8c9298"), ("Gold", 3, "#cda400"))
+DATADOG_DEFAULT_LEVEL = 3
+
+
+def _scorecard_by_name(name: str) -> Scorecard | None:
+    """The scorecard a Datadog `scorecard_name` names. Names are not unique in our model, so an
+    ambiguous name is refused rather than guessed."""
+    found = list(Scorecard.objects.filter(name=name).order_by("id")[:2])
+    if len(found) > 1:
+        raise ApplicationError(
+            f"failed scorecard lookup: more than one scorecard is named {name!r}; rename one of them"
+        )
+    return found[0] if found else None
+
+
+def _tag_candidates(name: str):
+    from django.utils.text import slugify
+
+    base = (slugify(name) or "scorecard")[:240].strip("-_.") or "scorecard"
+    yield base
+    for n in range(2, 1000):
+        yield f"{base}-{n}"
+
+
+def scorecard_get_or_create_by_name(*, name: str) -> tuple[Scorecard, bool]:
+    """Find the scorecard named `name`, or create it with a Bronze/Silver/Gold ladder (ranks 1/2/3).
+
+    Race-safe: the tag (a slug of the name) is unique, so two requests creating the same new name
+    collide on the insert; the loser looks the name up again and finds the winner's scorecard.
+    Must run inside a transaction (each attempt uses a savepoint).
+    """
+    for tag in _tag_candidates(name):
+        existing = _scorecard_by_name(name)
+        if existing is not None:
+            return existing, False
+        try:
+            with transaction.atomic():
+                scorecard = Scorecard.objects.create(tag=tag, name=name)
+        except IntegrityError:
+            continue  # the tag is taken (maybe by a concurrent create of this very name): look again
+        Level.objects.bulk_create(
+            [Level(scorecard=scorecard, name=n, rank=rank, color=color) for n, rank, color in DATADOG_LADDER]
+        )
+        return scorecard, True
+    raise ApplicationError(f"failed scorecard lookup: no free tag for a scorecard named {name!r}")
+
+
+def _level_of_rank(scorecard: Scorecard, rank: int) -> Level:
+    level = Level.objects.filter(scorecard=scorecard, rank=rank).first()
+    if level is None:
+        raise ApplicationError(f"level: scorecard {scorecard.name!r} has no level of rank {rank}")
+    return level
+
+
+def _with_scope_query(current: dict | None, scope_query: str) -> dict:
+    """The rule filter with its query replaced; types and groups set by a descriptor are kept."""
+    result = {k: v for k, v in (current or {}).items() if k != "query"}
+    if scope_query.strip():
+        result["query"] = scope_query.strip()
+    return result
+
+
+def _check_scope_query(scope_query: str) -> None:
+    from apps.scorecards.filters import filter_problems
+
+    problems = filter_problems({"query": scope_query}) if scope_query.strip() else []
+    if problems:
+        raise ApplicationError(f"scope_query: {'; '.join(problems)}")
+
+
+def _duplicate_title(title: str, scorecard: Scorecard) -> ApplicationError:
+    return ApplicationError(f"a rule named {title!r} already exists in scorecard {scorecard.name!r}", code="conflict")
+
+
+def _parse_rule_identifier(rule_id: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(rule_id))
+    except ValueError:
+        return None
+
+
+@transaction.atomic
+def rule_create_custom(
+    *,
+    name: str,
+    scorecard_name: str,
+    enabled: bool = True,
+    level: int | None = None,
+    owner: str = "",
+    description: str = "",
+    scope_query: str = "",
+) -> Rule:
+    """Create a rule without an expression (its state comes from pushed outcomes) in the scorecard
+    named `scorecard_name`, creating that scorecard (Bronze/Silver/Gold) when it does not exist.
+
+    Datadog level 1/2/3 is the ladder rank 1/2/3 (3 when omitted). A duplicate name in the scorecard
+    is a conflict (409). Bumps the scorecard's version. Not idempotent: each call adds a rule.
+    """
+    _check_scope_query(scope_query)
+    scorecard, _ = scorecard_get_or_create_by_name(name=scorecard_name)
+    # Lock the scorecard so concurrent creates in it get distinct positions.
+    scorecard = Scorecard.objects.select_for_update().get(pk=scorecard.pk)
+    rank = DATADOG_DEFAULT_LEVEL if level is None else level
+    level_obj = _level_of_rank(scorecard, rank)
+    if Rule.objects.filter(scorecard=scorecard, title=name).exists():
+        raise _duplicate_title(name, scorecard)
+    last = Rule.objects.filter(scorecard=scorecard).order_by("-position").values_list("position", flat=True).first()
+    try:
+        with transaction.atomic():
+            rule = Rule.objects.create(
+                scorecard=scorecard,
+                title=name,
+                description=description,
+                expression="",
+                enabled=enabled,
+                level=level_obj,
+                owner=owner,
+                filter=_with_scope_query({}, scope_query),
+                position=(last + 1) if last is not None else 0,
+            )
+    except IntegrityError:
+        raise _duplicate_title(name, scorecard) from None
+    scorecard_definition_changed(scorecard_id=scorecard.pk)
+    return Rule.objects.select_related("scorecard", "level").get(pk=rule.pk)
+
+
+@transaction.atomic
+def rule_update(
+    *,
+    rule_id: str,
+    name: str,
+    scorecard_name: str | None = None,
+    enabled: bool = True,
+    level: int | None = None,
+    owner: str = "",
+    description: str = "",
+    scope_query: str = "",
+) -> Rule:
+    """Replace a rule's Datadog attributes (PUT semantics: omitted ones take their defaults).
+
+    The expression, weight, failure message and the filter's types/groups are not Datadog
+    attributes and are kept. A rule cannot move to another scorecard (its results, outcomes and
+    exemptions belong to this one): a different `scorecard_name` is refused. The row is locked
+    (select_for_update) for the read and write.
+    """
+    identifier = _parse_rule_identifier(rule_id)
+    rule = (
+        Rule.objects.select_for_update().select_related("scorecard").filter(identifier=identifier).first()
+        if identifier
+        else None
+    )
+    if rule is None:
+        raise NotFoundError(f"rule not found: {rule_id}")
+    scorecard = rule.scorecard
+    if scorecard_name is not None and scorecard_name != scorecard.name:
+        raise ApplicationError(
+            f"scorecard_name: rule {rule_id} belongs to scorecard {scorecard.name!r} and cannot move to "
+            f"{scorecard_name!r}; create a new rule there instead"
+        )
+    _check_scope_query(scope_query)
+    rank = DATADOG_DEFAULT_LEVEL if level is None else level
+    level_obj = _level_of_rank(scorecard, rank)
+    if Rule.objects.filter(scorecard=scorecard, title=name).exclude(pk=rule.pk).exists():
+        raise _duplicate_title(name, scorecard)
+    try:
+        with transaction.atomic():
+            Rule.objects.filter(pk=rule.pk).update(
+                title=name,
+                description=description,
+                enabled=enabled,
+                level=level_obj,
+                owner=owner,
+                filter=_with_scope_query(rule.filter, scope_query),
+                updated_at=timezone.now(),
+            )
+    except IntegrityError:
+        raise _duplicate_title(name, scorecard) from None
+    scorecard_definition_changed(scorecard_id=scorecard.pk)
+    return Rule.objects.select_related("scorecard", "level").get(pk=rule.pk)
+
+
+@transaction.atomic
+def rule_delete(*, rule_id: str) -> None:
+    """Delete a rule with its results, outcomes and exemptions. Unknown id: NotFoundError
+    `rule not found: <id>` (the real server's words)."""
+    identifier = _parse_rule_identifier(rule_id)
+    scorecard_id = (
+        Rule.objects.filter(identifier=identifier).values_list("scorecard_id", flat=True).first()
+        if identifier
+        else None
+    )
+    deleted = Rule.objects.filter(identifier=identifier).delete()[0] if scorecard_id is not None else 0
+    if not deleted:
+        raise NotFoundError(f"rule not found: {rule_id}")
+    scorecard_definition_changed(scorecard_id=scorecard_id)

@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_celery_beat",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "apps.core",
     "apps.accounts",
     "apps.catalog",
@@ -53,8 +55,10 @@ INSTALLED_APPS = [
     "apps.integrations",
     "apps.exemptions",
     "apps.evaluations",
+    "apps.campaigns",
     "apps.notifications",
     "apps.reports",
+    "apps.api",
 ]
 
 MIDDLEWARE = [
@@ -200,6 +204,30 @@ SCORE_HISTORY_RETENTION_DAYS = env_int("SCORE_HISTORY_RETENTION_DAYS", 400)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+# Requests per API key (or per user for browser sessions) on both APIs, "<n>/<second|minute|hour|day>";
+# counted in the cache, so in Redis when REDIS_URL is set. Empty turns rate limiting off.
+API_RATE_LIMIT = env_str("API_RATE_LIMIT", "1200/minute")
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Scorecards API",
+    "DESCRIPTION": (
+        "Two APIs over the same data: a Cortex-compatible v1 API (`/api/v1`, used by `cortexapps-cli`) and a "
+        "Datadog-compatible v2 Scorecards API (`/api/v2/scorecard`, used by `datadog-api-client`). "
+        "Authenticate with `Authorization: Bearer <API key>`; create keys on your profile page."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": r"/api/v[12]",
+    "TAGS": [
+        {"name": "Cortex v1", "description": "Compatible with Cortex's v1 REST API and `cortexapps-cli`."},
+        {"name": "Datadog v2", "description": "Compatible with Datadog's v2 Scorecards API and `datadog-api-client`."},
+    ],
 }
 
 LOGGING = {

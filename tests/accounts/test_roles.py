@@ -22,10 +22,33 @@ def test_migration_creates_the_four_roles_with_their_permissions():
 @pytest.mark.parametrize(
     ("role", "allowed", "denied"),
     [
-        ("Viewer", ["scorecards.view_scorecard", "exemptions.request_exemption"], ["scorecards.change_scorecard"]),
-        ("Editor", ["scorecards.change_scorecard", "catalog.add_entity"], ["exemptions.configure_exemptions"]),
+        (
+            "Viewer",
+            ["scorecards.view_scorecard", "exemptions.request_exemption", "campaigns.view_campaign"],
+            ["scorecards.change_scorecard", "campaigns.add_campaign", "campaigns.change_campaign"],
+        ),
+        (
+            "Editor",
+            [
+                "scorecards.change_scorecard",
+                "catalog.add_entity",
+                "campaigns.add_campaign",
+                "campaigns.change_campaign",
+                "campaigns.delete_campaign",
+            ],
+            ["exemptions.configure_exemptions"],
+        ),
         ("Approver", ["exemptions.configure_exemptions", "catalog.view_entity"], ["catalog.change_entity"]),
-        ("Admin", ["exemptions.configure_exemptions", "scorecards.delete_scorecard", "accounts.add_user"], []),
+        (
+            "Admin",
+            [
+                "exemptions.configure_exemptions",
+                "scorecards.delete_scorecard",
+                "accounts.add_user",
+                "campaigns.delete_campaign",
+            ],
+            [],
+        ),
     ],
 )
 def test_each_role_can_do_what_it_should_and_no_more(role, allowed, denied):

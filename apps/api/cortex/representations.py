@@ -1,0 +1,194 @@
+"""Output shapes of the Cortex v1 API (seeds 000/001, bundled spec), built from rows already loaded.
+
+Nothing here queries the database: views load what these functions read, with a fixed number of queries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apps.api.params import iso
+from apps.catalog.models import Entity, OwnerKind
+from apps.evaluations.models import EntityScore, RuleResult, RuleState
+from apps.exemptions.models import Exemption, ExemptionStatus
+from apps.scorecards.models import Level, Rule, Scorecard
+
+
+def level_of(level: Level | None) -> dict | None:
+    return {"level": {"name": level.name, "number": level.rank}} if level else None
+
+
+def _filter(value: dict | None) -> dict:
+    value = value or {}
+    out: dict[str, Any] = {}
+    for part in ("groups", "types"):
+        if part in value:
+            out[part] = {"include": value[part].get("include", []), "exclude": value[part].get("exclude", [])}
+    if value.get("query"):
+        out["query"] = value["query"]
+    return out
+
+
+def rule_of(rule: Rule) -> dict:
+    """`rule.level` must be loaded (select_related)."""
+    return {
+        "identifier": str(rule.identifier),
+        "title": rule.title,
+        "description": rule.description,
+        "expression": rule.expression,
+        "failureMessage": rule.failure_message,
+        "levelName": rule.level.name if rule.level_id else None,
+        "weight": rule.weight,
+        "effectiveFrom": iso(rule.effective_from),
+        "filter": _filter(rule.filter),
+    }
+
+
+def scorecard_of(scorecard: Scorecard, levels: list[Level], rules: list[Rule]) -> dict:
+    return {
+        "tag": scorecard.tag,
+        "name": scorecard.name,
+        "description": scorecard.description,
+        "isDraft": scorecard.draft,
+        "lastUpdated": iso(scorecard.updated_at),
+        "evaluation": {"window": scorecard.evaluation_window_hours},
+        "exemptions": {"enabled": scorecard.exemptions_enabled, "autoApprove": scorecard.exemptions_auto_approve},
+        "notifications": {
+            "enabled": scorecard.notifications_enabled,
+            "scoreDropNotificationsEnabled": scorecard.score_drop_notifications_enabled,
+        },
+        "filter": _filter(scorecard.filter),
+        "levels": [level_of(level) for level in sorted(levels, key=lambda lv: lv.rank)],
+        "rules": [rule_of(rule) for rule in rules],
+    }
+
+
+def owners_of(entity: Entity) -> dict:
+    """`entity.owners` must be prefetched."""
+    owners = list(entity.owners.all())
+    return {
+        "groups": [o.name for o in owners if o.kind == OwnerKind.GROUP],
+        "individuals": [
+            {"email": o.email, "description": o.description or None} for o in owners if o.kind == OwnerKind.EMAIL
+        ],
+    }
+
+
+def service_of(entity: Entity) -> dict:
+    return {
+        "id": entity.public_id,
+        "tag": entity.tag,
+        "name": entity.name,
+        "groups": list(entity.groups or []),
+        "owners": owners_of(entity),
+    }
+
+
+def _actor(user) -> dict | None:
+    if user is None:
+        return None
+    return {"type": "USER", "email": user.email, "name": user.get_full_name() or user.get_username()}
+
+
+# REVOKED and EXPIRED are our own final states; Cortex (and the CLI's tests) know only REJECTED for them.
+_WIRE_STATUS = {ExemptionStatus.REVOKED: "REJECTED", ExemptionStatus.EXPIRED: "REJECTED"}
+
+
+def exemption_of(exemption: Exemption, *, with_rule: bool = False) -> dict:
+    """`requested_by`, `decided_by` (and `rule` when with_rule) must be loaded."""
+    handled_by = _actor(exemption.decided_by)
+    if handled_by is None and exemption.decided_at and exemption.status == ExemptionStatus.APPROVED:
+        handled_by = {"type": "SYSTEM", "name": "auto-approve"}
+    body = {
+        "requestedBy": _actor(exemption.requested_by),
+        "requestedDate": iso(exemption.requested_at),
+        "requestingReason": exemption.reason,
+        "endDate": iso(exemption.end_date),
+        "exemptionStatus": {
+            "status": _WIRE_STATUS.get(exemption.status, exemption.status),
+            "date": iso(exemption.decided_at),
+            "handledBy": handled_by,
+            "reason": exemption.decision_reason or None,
+        },
+    }
+    if with_rule:
+        body["ruleIdentifier"] = str(exemption.rule.identifier)
+        body["ruleExpression"] = exemption.rule.expression
+    return body
+
+
+def rule_score_of(rule: Rule, result: RuleResult) -> dict:
+    return {
+        "identifier": str(rule.identifier),
+        "title": rule.title,
+        "expression": rule.expression,
+        "score": rule.weight if result.state == RuleState.PASS else 0,
+        "state": result.state,
+        "error": result.message or None if result.state == RuleState.ERROR else None,
+    }
+
+
+def service_score_of(
+    score: EntityScore, rules: dict[int, Rule], results: list[RuleResult], exemptions: list[Exemption]
+) -> dict:
+    return {
+        "service": service_of(score.entity),
+        "score": {
+            "summary": {
+                "score": score.score,
+                "totalPossibleScore": score.total_possible,
+                "percentage": score.percentage,
+            },
+            "ladderLevels": [level_of(score.level)] if score.level_id else [],
+            "rules": [rule_score_of(rules[r.rule_id], r) for r in results if r.rule_id in rules],
+        },
+        "lastEvaluated": iso(score.evaluated_at),
+        "ruleExemptions": [exemption_of(e, with_rule=True) for e in exemptions],
+    }
+
+
+def entity_of(entity: Entity) -> dict:
+    """Catalog entity details (`owners`, `links`, `custom_data`, `parent_links` prefetched)."""
+    git = entity.git or {}
+    repository = None
+    for provider in ("github", "gitlab", "bitbucket", "azure"):
+        if isinstance(git.get(provider), dict) and git[provider].get("repository"):
+            repository = {"provider": provider, "repository": git[provider]["repository"]}
+            break
+    return {
+        "id": entity.public_id,
+        "tag": entity.tag,
+        "name": entity.name,
+        "type": entity.type,
+        "description": entity.description or None,
+        "groups": [{"tag": group} for group in entity.groups or []],
+        "isArchived": entity.archived,
+        "lastUpdated": iso(entity.updated_at),
+        "owners": {
+            "teams": [
+                {"tag": o.name, "name": o.team.name if o.team_id else o.name, "isArchived": False}
+                for o in entity.owners.all()
+                if o.kind == OwnerKind.GROUP
+            ],
+            "individuals": [
+                {"email": o.email, "description": o.description or None}
+                for o in entity.owners.all()
+                if o.kind == OwnerKind.EMAIL
+            ],
+        },
+        "links": [{"name": link.name, "type": link.type, "url": link.url} for link in entity.links.all()],
+        "metadata": [{"key": row.key, "value": row.value} for row in entity.custom_data.all()],
+        "hierarchy": {"parents": [{"tag": p.tag} for p in entity.parent_links.all()], "children": []},
+        "git": repository,
+    }
+
+
+def custom_data_of(row) -> dict:
+    return {
+        "id": row.pk,
+        "key": row.key,
+        "value": row.value,
+        "description": row.description or None,
+        "source": "API" if row.source == "api" else "DESCRIPTOR",
+        "dateUpdated": iso(row.updated_at),
+    }

@@ -1,0 +1,50 @@
+from django.urls import path
+
+from apps.api.cortex import views
+
+# Fixed segments ("descriptor") come before the <tag> patterns they would otherwise match.
+urlpatterns = [
+    path("scorecards", views.ScorecardListView.as_view(), name="cortex-scorecards"),
+    path("scorecards/descriptor", views.ScorecardDescriptorApplyView.as_view(), name="cortex-scorecard-apply"),
+    path("scorecards/<str:tag>", views.ScorecardDetailView.as_view(), name="cortex-scorecard"),
+    path(
+        "scorecards/<str:tag>/descriptor", views.ScorecardDescriptorView.as_view(), name="cortex-scorecard-descriptor"
+    ),
+    path("scorecards/<str:tag>/scores", views.ScorecardScoresView.as_view(), name="cortex-scorecard-scores"),
+    path("scorecards/<str:tag>/next-steps", views.NextStepsView.as_view(), name="cortex-next-steps"),
+    path("scorecards/<str:tag>/entity/<str:tag_or_id>/badge", views.BadgeView.as_view(), name="cortex-badge"),
+    path(
+        "scorecards/<str:tag>/entity/<str:entity_tag>/scores",
+        views.EvaluateEntityView.as_view(),
+        name="cortex-evaluate-entity",
+    ),
+    path(
+        "scorecards/<str:tag>/entity/<str:entity_tag>/exemption",
+        views.ExemptionRequestView.as_view(),
+        name="cortex-exemption-request",
+    ),
+    path(
+        "scorecards/<str:tag>/entity/<str:entity_tag>/exemption/approve",
+        views.ExemptionApproveView.as_view(),
+        name="cortex-exemption-approve",
+    ),
+    path(
+        "scorecards/<str:tag>/entity/<str:entity_tag>/exemption/deny",
+        views.ExemptionDenyView.as_view(),
+        name="cortex-exemption-deny",
+    ),
+    path(
+        "scorecards/<str:tag>/entity/<str:entity_tag>/exemption/revoke",
+        views.ExemptionRevokeView.as_view(),
+        name="cortex-exemption-revoke",
+    ),
+    path("open-api", views.CatalogDescriptorView.as_view(), name="cortex-catalog-apply"),
+    path("catalog/<str:tag_or_id>", views.CatalogEntityView.as_view(), name="cortex-entity"),
+    path("catalog/<str:tag_or_id>/scorecards", views.EntityScorecardScoresView.as_view(), name="cortex-entity-scores"),
+    path("catalog/<str:tag_or_id>/custom-data", views.CustomDataView.as_view(), name="cortex-custom-data"),
+    path(
+        "catalog/<str:tag_or_id>/custom-data/<str:key>",
+        views.CustomDataKeyView.as_view(),
+        name="cortex-custom-data-key",
+    ),
+]

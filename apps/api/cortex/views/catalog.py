@@ -1,0 +1,181 @@
+"""Cortex v1 catalog operations the CLI uses: apply an entity descriptor, get, delete, custom data."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Prefetch
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions
+from rest_framework.response import Response
+
+from apps.api.cortex import representations as rep
+from apps.api.cortex.base import CortexView
+from apps.api.cortex.errors import cortex_exception_handler, violation
+from apps.api.cortex.serializers import CustomDataInput
+from apps.api.cortex.views.lookups import (
+    TAG,
+    YAML_BODY,
+    entity_for,
+    text_body,
+)
+from apps.api.params import query_bool
+from apps.catalog.models import CustomData, Entity, EntityOwner
+from apps.catalog.services import custom_data_delete, custom_data_set, entity_apply_descriptor, entity_delete
+from apps.core.errors import NotFoundError
+
+
+def _with_ok_false(exc, context):
+    response = cortex_exception_handler(exc, context)
+    if isinstance(response.data, dict):
+        response.data = {"ok": False, "violations": [], **response.data}
+    return response
+
+
+class CatalogDescriptorView(CortexView):
+    required_permissions = {"POST": "catalog.change_entity"}
+
+    def get_exception_handler(self):
+        return _with_ok_false
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="createOrUpdateEntity",
+        summary="Create or update an entity from its OpenAPI-style descriptor",
+        parameters=[OpenApiParameter("dryRun", bool, description="Validate only; write nothing.")],
+        request={"application/openapi": {"type": "string"}, **YAML_BODY},
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def post(self, request):
+        dry_run = bool(query_bool(request, "dryRun", default=False))
+        entity, action, warnings = entity_apply_descriptor(
+            text=text_body(request), source="descriptor", dry_run=dry_run
+        )
+        if not dry_run and entity is not None and action != "unchanged":
+            from apps.evaluations.tasks import evaluate_entity
+
+            entity_id = entity.pk
+            transaction.on_commit(lambda: evaluate_entity.delay(entity_id))
+        return Response(
+            {
+                "ok": True,
+                "violations": [violation(w) for w in warnings],
+                "action": action,
+                "tag": entity.tag if entity else None,
+                "id": entity.public_id if entity else None,
+            }
+        )
+
+
+def _entity_details(tag_or_id: str) -> Entity:
+    return entity_for(
+        tag_or_id,
+        Entity.objects.prefetch_related(
+            Prefetch("owners", queryset=EntityOwner.objects.select_related("team").order_by("kind", "name", "email")),
+            "links",
+            "custom_data",
+            "parent_links",
+        ),
+    )
+
+
+class CatalogEntityView(CortexView):
+    required_permissions = {"GET": "catalog.view_entity", "DELETE": "catalog.delete_entity"}
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="getEntity",
+        summary="Retrieve an entity",
+        parameters=[OpenApiParameter("hierarchyDepth", str), OpenApiParameter("includeHierarchyFields", str)],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request, tag_or_id: str):
+        return Response(rep.entity_of(_entity_details(tag_or_id)))
+
+    @extend_schema(
+        tags=TAG, operation_id="deleteEntity", summary="Delete an entity", request=None, responses={200: None}
+    )
+    def delete(self, request, tag_or_id: str):
+        entity_delete(tag_or_id=tag_or_id)
+        return HttpResponse(status=200)
+
+
+class CustomDataView(CortexView):
+    required_permissions = {
+        "GET": "catalog.view_customdata",
+        "POST": "catalog.change_customdata",
+        "DELETE": "catalog.delete_customdata",
+    }
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="listCustomData",
+        summary="List an entity's custom data",
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request, tag_or_id: str):
+        entity = entity_for(tag_or_id)
+        return Response([rep.custom_data_of(row) for row in CustomData.objects.filter(entity=entity).order_by("key")])
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="addCustomData",
+        summary="Add or update one custom data key",
+        parameters=[OpenApiParameter("force", bool, description="Override a key the descriptor defines.")],
+        request=CustomDataInput,
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def post(self, request, tag_or_id: str):
+        entity = entity_for(tag_or_id)
+        data = CustomDataInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        row = custom_data_set(
+            entity=entity,
+            key=data.validated_data["key"],
+            value=data.validated_data["value"],
+            description=data.validated_data.get("description") or "",
+            force=bool(query_bool(request, "force", default=False)),
+        )
+        _evaluate_later(entity.pk)
+        return Response(rep.custom_data_of(row))
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="deleteCustomData",
+        summary="Delete one custom data key",
+        parameters=[OpenApiParameter("key", str, required=True), OpenApiParameter("force", bool)],
+        request=None,
+        responses={200: None},
+    )
+    def delete(self, request, tag_or_id: str):
+        entity = entity_for(tag_or_id)
+        key = request.query_params.get("key", "")
+        if not key:
+            raise exceptions.ValidationError({"key": "is required"})
+        custom_data_delete(entity=entity, key=key, force=bool(query_bool(request, "force", default=False)))
+        _evaluate_later(entity.pk)
+        return HttpResponse(status=200)
+
+
+def _evaluate_later(entity_id: int) -> None:
+    from apps.evaluations.tasks import evaluate_entity
+
+    transaction.on_commit(lambda: evaluate_entity.delay(entity_id))
+
+
+class CustomDataKeyView(CortexView):
+    required_permissions = {"GET": "catalog.view_customdata"}
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="getCustomData",
+        summary="Retrieve one custom data key",
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request, tag_or_id: str, key: str):
+        entity = entity_for(tag_or_id)
+        row = CustomData.objects.filter(entity=entity, key=key).first()
+        if row is None:
+            raise NotFoundError(f"entity {entity.tag!r} has no custom data key {key!r}")
+        return Response(rep.custom_data_of(row))

@@ -1,0 +1,71 @@
+"""What every Datadog-style view shares: DD keys or Bearer, permissions, throttling, JSON:API errors, paging."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rest_framework import authentication
+from rest_framework.parsers import JSONParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.views import APIView
+
+from apps.accounts.authentication import BearerApiKeyAuthentication
+from apps.api.datadog.authentication import DatadogKeyAuthentication
+from apps.api.datadog.errors import datadog_exception_handler
+from apps.api.params import query_int
+from apps.api.permissions import RequiresPermission
+from apps.api.throttling import ApiKeyRateThrottle
+
+
+class JsonApiParser(JSONParser):
+    media_type = "application/vnd.api+json"
+
+
+class JsonApiRenderer(JSONRenderer):
+    media_type = "application/vnd.api+json"
+
+
+class BearerNoChallenge(BearerApiKeyAuthentication):
+    # Without a challenge header DRF answers 403 for bad credentials, as Datadog does.
+    def authenticate_header(self, request):
+        return None
+
+
+class DatadogView(APIView):
+    authentication_classes = [DatadogKeyAuthentication, BearerNoChallenge, authentication.SessionAuthentication]
+    permission_classes = [RequiresPermission]
+    throttle_classes = [ApiKeyRateThrottle]
+    # The SDK sends and expects application/json; JSON:API's own media type is accepted as well.
+    renderer_classes = [JSONRenderer, JsonApiRenderer]
+    parser_classes = [JSONParser, JsonApiParser]
+    required_permissions: dict[str, str] = {}
+
+    def get_exception_handler(self):
+        return datadog_exception_handler
+
+
+@dataclass(frozen=True)
+class OffsetPage:
+    """`page[offset]` and a size parameter (`page[size]` for rules and outcomes, `page[limit]` for scores and
+    campaigns). Past the end the page is empty, which is how the SDK's pagination helpers stop."""
+
+    offset: int
+    size: int
+
+    @classmethod
+    def from_request(cls, request, *, size_param: str, default: int, maximum: int) -> OffsetPage:
+        return cls(
+            offset=query_int(request, "page[offset]", default=0, low=0),
+            size=query_int(request, size_param, default=default, low=1, high=maximum),
+        )
+
+    def slice(self, queryset):
+        return queryset[self.offset : self.offset + self.size]
+
+    def meta(self, total: int) -> dict:
+        return {
+            "count": max(0, min(self.size, total - self.offset)),
+            "limit": self.size,
+            "offset": self.offset,
+            "total": total,
+        }

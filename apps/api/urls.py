@@ -1,0 +1,11 @@
+"""Both APIs and their OpenAPI schema. No path ends in '/': the vendors' clients never send one."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("api/v1/", include("apps.api.cortex.urls")),
+    path("api/v2/scorecard/", include("apps.api.datadog.urls")),
+    path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
