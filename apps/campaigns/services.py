@@ -152,7 +152,7 @@ def campaign_delete(*, campaign: Campaign) -> None:
 def campaign_snapshot_record(*, campaign_id, day: date | None = None) -> CampaignSnapshot:
     """Record (or overwrite) the campaign's progress for `day` (today, UTC). Idempotent: one row per day."""
     campaign = Campaign.objects.get(pk=campaign_id)
-    progress = campaign_progress(campaign=campaign)
+    progress = campaign_progress(campaign=campaign, refresh_scope=True)
     now = timezone.now()
     snapshot, _ = CampaignSnapshot.objects.update_or_create(
         campaign=campaign,
@@ -160,3 +160,16 @@ def campaign_snapshot_record(*, campaign_id, day: date | None = None) -> Campaig
         defaults={"entities_total": progress.total, "entities_passing": progress.passing, "recorded_at": now},
     )
     return snapshot
+
+
+def campaign_scopes_refresh() -> int:
+    """Recompute (and cache) the scope membership of every open campaign with a scope; returns how many.
+
+    Idempotent and read-only apart from the cache, so overlapping runs are harmless.
+    """
+    campaigns = Campaign.objects.exclude(status=CampaignStatus.COMPLETED).exclude(entity_scope="")
+    count = 0
+    for campaign in campaigns:
+        campaign_progress(campaign=campaign, refresh_scope=True)
+        count += 1
+    return count

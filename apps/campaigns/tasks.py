@@ -19,3 +19,12 @@ def record_campaign_snapshots() -> None:
 
     for campaign_id in Campaign.objects.exclude(status=CampaignStatus.COMPLETED).values_list("pk", flat=True):
         record_campaign_snapshot.delay(str(campaign_id))
+
+
+@shared_task(ignore_result=True, expires=240)
+def refresh_campaign_scopes() -> None:
+    """Every few minutes: recompute the scope membership of open campaigns that have a scope, so their pages
+    read it from the cache instead of running the scope over every entity."""
+    from apps.campaigns.services import campaign_scopes_refresh
+
+    campaign_scopes_refresh()

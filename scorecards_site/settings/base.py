@@ -207,6 +207,10 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 
+# How long a campaign's scope membership (a rule-language expression over every entity) stays cached; a beat
+# task recomputes it every 5 minutes, so pages read it from the cache.
+CAMPAIGN_SCOPE_CACHE_SECONDS = env_int("CAMPAIGN_SCOPE_CACHE_SECONDS", 600)
+
 # Requests per API key (or per user for browser sessions) on both APIs, "<n>/<second|minute|hour|day>";
 # counted in the cache, so in Redis when REDIS_URL is set. Empty turns rate limiting off.
 API_RATE_LIMIT = env_str("API_RATE_LIMIT", "1200/minute")
