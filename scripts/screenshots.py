@@ -1,4 +1,4 @@
-"""Capture 1280×800 screenshots of the dashboard pages into docs/screenshots/ (for the README and reviews).
+"""Capture 1280×800 screenshots of the dashboard pages and the API docs into docs/screenshots/ (for the README).
 
 Starts nothing itself: point it at a running server, e.g. the demo of `make run`, and it signs in and
 drives Debian's Chromium (/usr/bin/chromium) through Playwright; no browser is downloaded.
@@ -7,7 +7,9 @@ drives Debian's Chromium (/usr/bin/chromium) through Playwright; no browser is d
     .venv/bin/python scripts/screenshots.py [--base-url URL] [--username U] [--password P] [--only home badge]
 
 The scorecard shown is the first on the home page, the entity the first in the exemptions inbox (or
-on that scorecard's page); --scorecard / --entity choose others. A page that answers 404 is reported
+on that scorecard's page), the campaign the demo's tier-1 campaign (else the first in the campaign
+list); --scorecard / --entity / --campaign choose others. The API docs are Swagger UI (`/api/docs`,
+served locally), captured once it has drawn the operation list. A page that answers 404 is reported
 and skipped (not built yet, or no such data); any other failure makes the exit status 1.
 """
 
@@ -31,7 +33,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 VIEWPORT = {"width": 1280, "height": 800}
-NAMES = ["home", "scorecard", "entity", "exemptions", "birds-eye", "executive", "progress", "badge"]
+NAMES = [
+    "home", "scorecard", "entity", "exemptions", "birds-eye", "executive", "progress", "badge", "campaign", "api-docs",
+]  # fmt: skip
+DEMO_CAMPAIGN = "tier1-runbook-oncall"  # load_demo's campaign with a scope and a progress history
 
 
 def say(text: str) -> None:
@@ -75,14 +80,33 @@ def badge_page(base_url: str, scorecards: list[str], entity: str) -> str:
     )
 
 
-def capture(page, path: str, out: Path) -> str:
-    """Screenshot one page; returns 'ok', 'missing' (404) or a reason it failed."""
+def pick_campaign(page) -> str | None:
+    """The demo's tier-1 campaign when it exists, else the first campaign in the list."""
+    if not page.goto("/campaigns/", wait_until="networkidle").ok:
+        return None
+    keys = [
+        key
+        for link in page.locator("a[href^='/campaigns/']").all()
+        if (key := tag_of(link.get_attribute("href"), "/campaigns/"))
+    ]
+    return DEMO_CAMPAIGN if DEMO_CAMPAIGN in keys else (keys[0] if keys else None)
+
+
+def capture(page, path: str, out: Path, wait_for: str = "", heading: str = "") -> str:
+    """Screenshot one page (once `wait_for`, a CSS selector, is visible; scrolled to put `heading` at the top);
+    returns 'ok', 'missing' (404) or a reason it failed."""
     response = page.goto(path, wait_until="networkidle")
     status = response.status if response else 0
     if status == 404:
         return "missing (404)"
     if status >= 400:
         return f"failed (HTTP {status})"
+    if wait_for:
+        page.locator(wait_for).first.wait_for(state="visible")
+    if heading:
+        target = page.get_by_role("heading", name=heading, exact=True).first
+        target.evaluate("h => { h.scrollIntoView({block: 'start'}); window.scrollBy(0, -24); }")
+        page.wait_for_timeout(500)  # let a chart redrawn on scroll settle
     page.screenshot(path=str(out), full_page=False)
     return "ok"
 
@@ -96,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     parser.add_argument("--scorecard", help="scorecard tag (default: the first on the home page)")
     parser.add_argument("--entity", help="entity tag (default: the first on the scorecard's page)")
+    parser.add_argument("--campaign", help=f"campaign key (default: {DEMO_CAMPAIGN}, else the first campaign)")
     parser.add_argument("--only", nargs="+", choices=NAMES, help="capture only these")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -126,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
             if page.goto(source, wait_until="networkidle").ok:
                 entity_path = first_href(page, "/entities/")
                 entity = tag_of(entity_path, "/entities/")
-        say(f"scorecard: {scorecard or '-'}  entity: {entity_path or '-'}")
+        campaign = args.campaign or ("campaign" in wanted and pick_campaign(page)) or None
+        say(f"scorecard: {scorecard or '-'}  entity: {entity_path or '-'}  campaign: {campaign or '-'}")
 
         paths = {
             "home": "/",
@@ -136,7 +162,13 @@ def main(argv: list[str] | None = None) -> int:
             "birds-eye": scorecard and f"/reports/birds-eye/{scorecard}/",
             "executive": "/reports/executive/",
             "progress": "/reports/progress/",
+            "campaign": campaign and f"/campaigns/{campaign}/",
+            "api-docs": "/api/docs",
         }
+        # Swagger UI fetches the schema and draws the operations after the page has loaded.
+        wait_for = {"api-docs": "#swagger-ui .opblock"}
+        # The campaign page opens with its guidance; the progress bar and chart are the part worth showing.
+        headings = {"campaign": "Progress"}
         for name in wanted:
             out = args.out / f"{name}.png"
             try:
@@ -153,9 +185,9 @@ def main(argv: list[str] | None = None) -> int:
                     page.screenshot(path=str(out))
                     results[name] = "ok"
                 elif not paths[name]:
-                    results[name] = "missing (no scorecard or entity found)"
+                    results[name] = "missing (no scorecard, entity or campaign found)"
                 else:
-                    results[name] = capture(page, paths[name], out)
+                    results[name] = capture(page, paths[name], out, wait_for.get(name, ""), headings.get(name, ""))
             except PlaywrightError as exc:
                 results[name] = f"failed ({exc.message.splitlines()[0]})"
         context.close()

@@ -20,8 +20,15 @@ def test_schema_generates_without_warnings_and_validates(tmp_path):
     assert all(path.startswith(("/api/v1/", "/api/v2/")) for path in paths)
     tags = {tag for ops in paths.values() for op in ops.values() if isinstance(op, dict) for tag in op.get("tags", [])}
     assert tags <= {"Cortex v1", "Datadog v2"}
-    assert "Cortex v1" in tags
-    assert schema["components"]["securitySchemes"]["apiKeyBearer"] == {
+    assert tags == {"Cortex v1", "Datadog v2"}
+    assert "/api/v2/scorecard/rules" in paths
+    assert "/api/v2/scorecard/scores/{aggregation}" in paths
+    assert "/api/v2/scorecard/campaigns/{campaign_id}" in paths
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["apiKeyAuth"]["name"] == "DD-API-KEY"
+    assert schemes["appKeyAuth"]["name"] == "DD-APPLICATION-KEY"
+    assert schemes["AuthZ"]["scheme"] == "bearer"
+    assert schemes["apiKeyBearer"] == {
         "type": "http",
         "scheme": "bearer",
         "description": "An API key from your profile page or `manage.py create_api_key`.",

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import io
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 from git import Repo
 
 from apps.accounts.models import User
+from apps.campaigns.demo import HISTORY_DAYS, synthetic_history
+from apps.campaigns.models import Campaign, CampaignSnapshot, CampaignStatus
+from apps.campaigns.selectors import campaign_progress
 from apps.catalog.demo import generate_catalog
 from apps.catalog.management.commands.load_demo import SCORECARD_FILES, SCORECARDS_DIR
 from apps.catalog.models import Entity
@@ -44,6 +49,8 @@ def snapshot() -> dict:
         "exemptions": sorted(Exemption.objects.values_list("pk", "status", "updated_at")),
         "events": ExemptionEvent.objects.count(),
         "users": sorted(User.objects.values_list("username", "password")),
+        "campaigns": sorted(Campaign.objects.values_list("key", "modified_at")),
+        "campaign_snapshots": sorted(CampaignSnapshot.objects.values_list("campaign__key", "day", "entities_passing")),
     }
 
 
@@ -113,6 +120,55 @@ def test_creates_exemptions_in_every_state(demo):
     assert list(expired.events.values_list("to_status", flat=True)) == ["PENDING", "APPROVED", "EXPIRED"]
 
 
+def test_creates_campaigns_from_the_demo_scorecards(demo):
+    campaigns = {c.key: c for c in Campaign.objects.select_related("owner").prefetch_related("rules__scorecard")}
+    assert set(campaigns) == {"tier1-runbook-oncall", "security-baseline", "finops-cost-centers"}
+    tier1 = campaigns["tier1-runbook-oncall"]
+    assert tier1.entity_scope == 'entity.hasGroup("tier-1")'
+    assert tier1.status == CampaignStatus.IN_PROGRESS
+    assert tier1.owner.username == "editor"
+    assert tier1.due_date > timezone.now() > tier1.start_date
+    assert "`x-cortex-oncall`" in tier1.guidance
+    assert {(r.scorecard.tag, r.title) for r in tier1.rules.all()} == {
+        ("production-readiness", "Has a runbook"),
+        ("production-readiness", "On-call is declared"),
+        ("production-readiness", "Has a dashboard"),
+    }
+    security = campaigns["security-baseline"]
+    assert security.entity_scope == "" and security.status == CampaignStatus.IN_PROGRESS
+    assert {r.scorecard.tag for r in security.rules.all()} == {"security"} and security.rules.count() == 3
+    assert campaigns["finops-cost-centers"].status == CampaignStatus.NOT_STARTED
+    assert "campaigns: 3 created" in demo
+
+
+def test_campaign_history_rises_to_the_live_figure(demo):
+    for scorecard in Scorecard.objects.all():
+        scorecard_evaluate(scorecard=scorecard)
+    today = timezone.now().date()
+    for campaign in Campaign.objects.filter(status=CampaignStatus.IN_PROGRESS):
+        points = list(campaign.snapshots.order_by("day"))
+        assert [p.day for p in points] == [today - timedelta(days=n) for n in range(HISTORY_DAYS, 0, -1)]
+        passing = [p.entities_passing for p in points]
+        assert passing == sorted(passing)  # rising (40 services leave few to fix: maybe flat)
+        # Anchored on the real figure: the same entities in scope as after `evaluate`, and never above it.
+        live = campaign_progress(campaign=campaign)
+        assert live.total > 0
+        assert {p.entities_total for p in points} == {live.total}
+        assert passing[-1] <= live.passing
+        assert live.passing - passing[-1] <= max(2, live.passing // 10)
+    assert not CampaignSnapshot.objects.filter(campaign__status=CampaignStatus.NOT_STARTED).exists()
+
+
+def test_synthetic_history_climbs_with_flat_weekends():
+    monday = date(2026, 11, 23)
+    points = synthetic_history(total=80, passing=50, start=0.5, days=14, today=monday)
+    assert [day for day, _ in points] == [monday - timedelta(days=n) for n in range(14, 0, -1)]
+    values = [value for _, value in points]
+    assert values[0] == 25 and values == sorted(values) and values[-1] < 50
+    weekend = dict(points)
+    assert weekend[date(2026, 11, 21)] == weekend[date(2026, 11, 22)] == weekend[date(2026, 11, 20)]
+
+
 def test_creates_the_demo_users(demo, client):
     admin = User.objects.get(username="admin")
     assert admin.is_superuser and admin.check_password("admin")
@@ -142,7 +198,18 @@ def test_running_again_without_if_empty_is_idempotent(demo):
     out = load()
     assert f"0 created, 0 updated, {SERVICES + 18} unchanged" in out
     assert "Exemptions exist already" in out
+    assert "campaigns: 0 created (0 progress snapshots), 3 already there" in out
     assert snapshot() == before
+
+
+def test_running_again_restores_a_deleted_demo_campaign_only(demo):
+    Campaign.objects.filter(key="security-baseline").delete()
+    kept = Campaign.objects.get(key="tier1-runbook-oncall")
+    out = load()
+    assert "campaigns: 1 created" in out
+    assert Campaign.objects.count() == 3
+    assert Campaign.objects.get(key="tier1-runbook-oncall").modified_at == kept.modified_at
+    assert CampaignSnapshot.objects.filter(campaign__key="security-baseline").count() == HISTORY_DAYS
 
 
 def test_generation_is_deterministic():

@@ -68,11 +68,12 @@ class TestCatalogCreate:
         counts = (Entity.objects.count(), CustomData.objects.count(), EntityOwner.objects.count())
         response = apply(bearer(editor), entity_yaml("new-svc"), dry_run=flag)
         assert response.status_code == 200
-        assert response.json() == {"ok": True, "violations": [], "action": "valid", "tag": None, "id": None}
+        assert response.json() == {"ok": True, "violations": [], "action": "would create", "tag": "new-svc", "id": None}
         assert (Entity.objects.count(), CustomData.objects.count(), EntityOwner.objects.count()) == counts == (0, 0, 0)
 
     def test_dry_run_of_an_existing_entity_names_it_and_changes_nothing(self, world, editor, bearer):
         response = apply(bearer(editor), entity_yaml(GOOD, tier=9), dry_run="True")
+        assert response.json()["action"] == "would update"
         assert response.json()["tag"] == GOOD
         assert response.json()["id"] == world.good.public_id
         assert CustomData.objects.get(entity=world.good, key="tier").value == 1

@@ -469,7 +469,7 @@ def test_catalog_create_details_and_delete(cortex, write, key_for):
     path = write("descriptor.yaml", entity_descriptor(tag, owned=True, tier=2))
 
     dry = cortex(editor.key, "catalog", "create", "-f", path, "--dry-run").json
-    assert dry["ok"] is True
+    assert (dry["ok"], dry["action"], dry["tag"], dry["violations"]) == (True, "would create", tag, [])
     assert not Entity.objects.filter(tag=tag).exists()
 
     broken = entity_descriptor(tag, owned=False).replace("x-cortex-type: service", "x-cortex-type: Not A Slug")

@@ -21,6 +21,7 @@ from apps.api.cortex.views.lookups import (
     text_body,
 )
 from apps.api.params import query_bool
+from apps.catalog.descriptors import parse_entity_descriptor
 from apps.catalog.models import CustomData, Entity, EntityOwner
 from apps.catalog.services import custom_data_delete, custom_data_set, entity_apply_descriptor, entity_delete
 from apps.core.errors import NotFoundError
@@ -48,11 +49,21 @@ class CatalogDescriptorView(CortexView):
         responses={200: OpenApiTypes.OBJECT},
     )
     def post(self, request):
-        dry_run = bool(query_bool(request, "dryRun", default=False))
-        entity, action, warnings = entity_apply_descriptor(
-            text=text_body(request), source="descriptor", dry_run=dry_run
-        )
-        if not dry_run and entity is not None and action != "unchanged":
+        text = text_body(request)
+        if query_bool(request, "dryRun", default=False):
+            spec, warnings = parse_entity_descriptor(text, source="descriptor")
+            existing = Entity.objects.filter(tag=spec.tag).only("public_id").first()
+            return Response(
+                {
+                    "ok": True,
+                    "violations": [violation(w) for w in warnings],
+                    "action": "would update" if existing else "would create",
+                    "tag": spec.tag,
+                    "id": existing.public_id if existing else None,
+                }
+            )
+        entity, action, warnings = entity_apply_descriptor(text=text, source="descriptor")
+        if action != "unchanged":
             from apps.evaluations.tasks import evaluate_entity
 
             entity_id = entity.pk
@@ -62,8 +73,8 @@ class CatalogDescriptorView(CortexView):
                 "ok": True,
                 "violations": [violation(w) for w in warnings],
                 "action": action,
-                "tag": entity.tag if entity else None,
-                "id": entity.public_id if entity else None,
+                "tag": entity.tag,
+                "id": entity.public_id,
             }
         )
 

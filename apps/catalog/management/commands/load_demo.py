@@ -1,8 +1,8 @@
-"""`manage.py load_demo`: a realistic catalog, three scorecards, role users and exemptions in every state.
+"""`manage.py load_demo`: a realistic catalog, three scorecards, role users, exemptions in every state, campaigns.
 
 Everything goes through the services (descriptor parser, scorecards-as-code, the exemption workflow),
 so the demo also shows those paths working. A command is an interface and may call every app; the
-catalog part lives in `apps.catalog.demo`, the rest is here.
+catalog part lives in `apps.catalog.demo`, the campaigns in `apps.campaigns.demo`, the rest is here.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import apps.scorecards as scorecards_app
 from apps.accounts.models import User
 from apps.accounts.roles import ADMIN, APPROVER, EDITOR, VIEWER
 from apps.accounts.services import user_create_with_role
+from apps.campaigns.demo import DEMO_CAMPAIGNS, demo_campaigns
 from apps.catalog.demo import DemoCatalog, DemoEntity, demo_repos_dir, generate_catalog, load_demo_catalog
 from apps.catalog.models import Entity
 from apps.core.errors import ApplicationError
@@ -217,7 +218,7 @@ def _quiet_eager_tasks() -> Iterator[None]:
 
 
 class Command(BaseCommand):
-    help = "Load a realistic demo: catalog with git repositories, three scorecards, users and exemptions."
+    help = "Load a realistic demo: catalog with git repositories, three scorecards, users, exemptions and campaigns."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--if-empty", action="store_true", help="do nothing when the catalog has entities")
@@ -251,6 +252,12 @@ class Command(BaseCommand):
                     exemptions = demo_exemptions(catalog, scorecards, users)
                 except ApplicationError as exc:
                     raise CommandError(f"could not create the demo exemptions: {exc.message}") from exc
+            # After the exemptions: the campaigns' synthetic history is anchored on today's figures, which count
+            # exempt rules as met. Demo campaigns that exist already (by key) are left as they are.
+            try:
+                campaigns, snapshots = demo_campaigns(scorecards=scorecards, users=users, now=timezone.now())
+            except ApplicationError as exc:
+                raise CommandError(f"could not create the demo campaigns: {exc.message}") from exc
         elapsed = time.perf_counter() - started
         self.stdout.write(
             self.style.SUCCESS(
@@ -259,6 +266,8 @@ class Command(BaseCommand):
                 f"{loaded.unchanged} unchanged), {len(loaded.repos)} git repositories in {demo_repos_dir()}, "
                 f"{len(scorecards)} scorecards, {len(users)} users, exemptions: "
                 + (", ".join(f"{count} {status.lower()}" for status, count in exemptions.items()) or "none")
+                + f"; campaigns: {campaigns} created ({snapshots} progress snapshots), "
+                f"{len(DEMO_CAMPAIGNS) - campaigns} already there"
             )
         )
         self.stdout.write("Next: `manage.py evaluate` scores every entity; `manage.py demo_login` shows the logins.")
