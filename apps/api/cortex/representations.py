@@ -18,7 +18,7 @@ def level_of(level: Level | None) -> dict | None:
     return {"level": {"name": level.name, "number": level.rank}} if level else None
 
 
-def _filter(value: dict | None) -> dict:
+def filter_of(value: dict | None) -> dict:
     value = value or {}
     out: dict[str, Any] = {}
     for part in ("groups", "types"):
@@ -40,7 +40,7 @@ def rule_of(rule: Rule) -> dict:
         "levelName": rule.level.name if rule.level_id else None,
         "weight": rule.weight,
         "effectiveFrom": iso(rule.effective_from),
-        "filter": _filter(rule.filter),
+        "filter": filter_of(rule.filter),
     }
 
 
@@ -57,7 +57,7 @@ def scorecard_of(scorecard: Scorecard, levels: list[Level], rules: list[Rule]) -
             "enabled": scorecard.notifications_enabled,
             "scoreDropNotificationsEnabled": scorecard.score_drop_notifications_enabled,
         },
-        "filter": _filter(scorecard.filter),
+        "filter": filter_of(scorecard.filter),
         "levels": [level_of(level) for level in sorted(levels, key=lambda lv: lv.rank)],
         "rules": [rule_of(rule) for rule in rules],
     }
@@ -124,7 +124,7 @@ def rule_score_of(rule: Rule, result: RuleResult) -> dict:
         "expression": rule.expression,
         "score": rule.weight if result.state == RuleState.PASS else 0,
         "state": result.state,
-        "error": result.message or None if result.state == RuleState.ERROR else None,
+        "error": (result.message or None) if result.state == RuleState.ERROR else None,
     }
 
 

@@ -219,7 +219,7 @@ class ScorecardScoresView(CortexView):
             {
                 "scorecardTag": scorecard.tag,
                 "scorecardName": scorecard.name,
-                "scorecardFilter": rep._filter(scorecard.filter),
+                "scorecardFilter": rep.filter_of(scorecard.filter),
                 "page": page.number,
                 "total": total,
                 "totalPages": page.total_pages(total),
