@@ -152,7 +152,13 @@ CACHES = {
 # filesystem transport needs no server, so a bare machine still runs the whole product.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 # A message whose worker died is delivered again after this long (Redis keeps it unacknowledged).
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+# Workers look for such messages every 10 s: kombu's default sweeps only every 10th tick (about every
+# 100 s), which would leave a dead worker's last messages waiting well past the visibility timeout.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    "unacked_restore_interval": 10,
+    "unacked_restore_throttle": 1,
+}
 if CELERY_BROKER_URL == "filesystem://":
     _queue_dir = DATA_DIR / "celery-queue"
     for _folder in (_queue_dir, DATA_DIR / "celery-control"):
