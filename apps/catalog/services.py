@@ -227,3 +227,24 @@ def custom_data_delete(*, entity: Entity, key: str, force: bool = False) -> None
                 ]
             )
         raise NotFoundError(f"entity {entity.tag!r} has no custom data key {key!r}")
+
+
+@transaction.atomic
+def custom_data_bulk_set(
+    *, values: dict[str, list[tuple[str, Any, str]]], force: bool = False
+) -> dict[str, list[CustomData]]:
+    """Set (key, value, description) items on many entities, named by tag or id: all of them or, on any
+    refusal (an unknown entity, a descriptor's key without `force`), none."""
+    entities = {}
+    for tag_or_id in values:
+        entity = Entity.objects.by_tag_or_id(tag_or_id).first()
+        if entity is None:
+            raise NotFoundError(f"entity {tag_or_id!r} does not exist")
+        entities[tag_or_id] = entity
+    return {
+        tag_or_id: [
+            custom_data_set(entity=entities[tag_or_id], key=key, value=value, description=description, force=force)
+            for key, value, description in items
+        ]
+        for tag_or_id, items in values.items()
+    }

@@ -189,6 +189,7 @@ def custom_data_of(row) -> dict:
         "key": row.key,
         "value": row.value,
         "description": row.description or None,
-        "source": "API" if row.source == "api" else "DESCRIPTOR",
+        # Cortex's names: keys set through the API, or in the entity's descriptor (YAML).
+        "source": "API" if row.source == "api" else "YAML",
         "dateUpdated": iso(row.updated_at),
     }

@@ -21,3 +21,11 @@ class CustomDataInput(serializers.Serializer):
     key = serializers.CharField(max_length=255)
     value = serializers.JSONField()
     description = serializers.CharField(max_length=1024, required=False, allow_blank=True, allow_null=True)
+
+
+class CustomDataBulkInput(serializers.Serializer):
+    """`{"values": {"<entity tag>": [{"key", "value", "description"?}, ...]}}`, as Cortex's bulk call."""
+
+    values = serializers.DictField(
+        child=serializers.ListField(child=CustomDataInput(), allow_empty=False), allow_empty=False
+    )

@@ -39,6 +39,7 @@ urlpatterns = [
         name="cortex-exemption-revoke",
     ),
     path("open-api", views.CatalogDescriptorView.as_view(), name="cortex-catalog-apply"),
+    path("catalog/custom-data", views.CustomDataBulkView.as_view(), name="cortex-custom-data-bulk"),
     path("catalog/<str:tag_or_id>", views.CatalogEntityView.as_view(), name="cortex-entity"),
     path("catalog/<str:tag_or_id>/scorecards", views.EntityScorecardScoresView.as_view(), name="cortex-entity-scores"),
     path("catalog/<str:tag_or_id>/custom-data", views.CustomDataView.as_view(), name="cortex-custom-data"),

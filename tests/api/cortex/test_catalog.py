@@ -217,7 +217,7 @@ class TestCustomData:
         listed = get(reader, f"/api/v1/catalog/{GOOD}/custom-data").json()
         assert [(r["key"], r["value"], r["source"]) for r in listed] == [
             ("oncall", "alice", "API"),
-            ("tier", 1, "DESCRIPTOR"),
+            ("tier", 1, "YAML"),
         ]
 
         # Adding again updates in place.
@@ -325,3 +325,76 @@ class TestCustomData:
         with CaptureQueriesContext(connection) as many:
             assert len(get(client, path).json()) == 12
         assert len(many) == len(few)
+
+
+class TestCustomDataPagesAndBulk:
+    def test_list_pages_as_a_bare_array_and_is_empty_past_the_end(self, world, viewer, bearer):
+        CustomData.objects.bulk_create(
+            CustomData(entity=world.good, key=f"k{i}", value=i, source=CustomDataSource.API) for i in range(4)
+        )
+        client, path = bearer(viewer), f"/api/v1/catalog/{GOOD}/custom-data"
+        pages = [[row["key"] for row in get(client, path, page=n, pageSize=2).json()] for n in range(4)]
+        assert pages == [["k0", "k1"], ["k2", "k3"], ["tier"], []]
+        assert_cortex_error(get(client, path, pageSize=0), 400, "BAD_REQUEST", details_contains="pageSize")
+        assert_cortex_error(get(client, path, page=-1), 400, "BAD_REQUEST", details_contains="page")
+
+    def test_bulk_sets_keys_on_several_entities(self, world, editor, bearer, django_capture_on_commit_callbacks):
+        body = {
+            "values": {
+                GOOD: [{"key": "ci", "value": "Jenkins"}, {"key": "cost", "value": {"center": 42}}],
+                world.bad.public_id: [{"key": "ci", "value": "GitHub Actions", "description": "CI system"}],
+            }
+        }
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            response = bearer(editor).put("/api/v1/catalog/custom-data?force=False", body, format="json")
+        assert response.status_code == 200, response.content
+        values = response.json()["values"]
+        assert [(r["key"], r["value"], r["source"]) for r in values[GOOD]] == [
+            ("ci", "Jenkins", "API"),
+            ("cost", {"center": 42}, "API"),
+        ]
+        assert values[world.bad.public_id][0]["description"] == "CI system"
+        stored = {
+            (r.entity.tag, r.key): r.value for r in CustomData.objects.filter(source="api").select_related("entity")
+        }
+        assert stored == {(GOOD, "ci"): "Jenkins", (GOOD, "cost"): {"center": 42}, (BAD, "ci"): "GitHub Actions"}
+        # Both entities are re-scored after the commit.
+        assert len(callbacks) == 2
+
+    def test_bulk_is_all_or_nothing(self, world, editor, bearer):
+        client = bearer(editor)
+        unknown = {"values": {GOOD: [{"key": "ci", "value": "x"}], "no-such-entity": [{"key": "ci", "value": "y"}]}}
+        assert_cortex_error(
+            client.put("/api/v1/catalog/custom-data", unknown, format="json"),
+            404,
+            "NOT_FOUND",
+            details_contains="no-such-entity",
+        )
+        descriptor_key = {"values": {BAD: [{"key": "ci", "value": "x"}], GOOD: [{"key": "tier", "value": 3}]}}
+        refused = client.put("/api/v1/catalog/custom-data", descriptor_key, format="json")
+        assert_cortex_error(refused, 400, "BAD_REQUEST", details_contains="use force")
+        assert not CustomData.objects.filter(key="ci").exists()
+        assert CustomData.objects.get(entity=world.good, key="tier").value == 1
+        forced = client.put("/api/v1/catalog/custom-data?force=True", descriptor_key, format="json")
+        assert forced.status_code == 200
+        assert CustomData.objects.get(entity=world.good, key="tier").value == 3
+
+    @pytest.mark.parametrize(
+        "body",
+        [{}, {"values": {}}, {"values": {GOOD: []}}, {"values": {GOOD: [{"value": 1}]}}, {"values": [1]}],
+    )
+    def test_bulk_bad_bodies_are_400(self, world, editor, bearer, body):
+        response = bearer(editor).put("/api/v1/catalog/custom-data", body, format="json")
+        assert_cortex_error(response, 400, "BAD_REQUEST")
+        assert not CustomData.objects.filter(source="api").exists()
+
+    def test_bulk_needs_edit_rights(self, world, viewer, bearer):
+        body = {"values": {GOOD: [{"key": "ci", "value": "x"}]}}
+        assert_cortex_error(bearer(viewer).put("/api/v1/catalog/custom-data", body, format="json"), 403, "FORBIDDEN")
+        assert_cortex_error(bearer(None).put("/api/v1/catalog/custom-data", body, format="json"), 401, "UNAUTHORIZED")
+
+    def test_an_entity_tagged_custom_data_is_still_reachable(self, db, viewer, editor, bearer):
+        Entity.objects.create(tag="custom-data", name="Oddly named")
+        assert get(bearer(viewer), "/api/v1/catalog/custom-data").json()["name"] == "Oddly named"
+        assert bearer(editor).delete("/api/v1/catalog/custom-data").status_code == 200
+        assert not Entity.objects.filter(tag="custom-data").exists()

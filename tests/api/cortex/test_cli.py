@@ -526,6 +526,39 @@ def test_custom_data_add_get_delete_and_force(cortex, key_for, scorecard):
     assert (after["score"], after["totalPossibleScore"], after["levels"]) == (5, 6, ["Silver"])
 
 
+def test_custom_data_list_and_bulk(cortex, write, key_for, scorecard):
+    editor, viewer = key_for(EDITOR), key_for(VIEWER)
+    bulk = {
+        "values": {
+            GOOD: [{"key": "ci", "value": "Jenkins"}, {"key": "cost", "value": {"center": 42}}],
+            BAD: [{"key": "ci", "value": "GitHub Actions", "description": "CI system"}],
+        }
+    }
+    done = cortex(editor.key, "custom-data", "bulk", "-f", write("bulk.json", json.dumps(bulk))).json
+    assert [(r["key"], r["value"]) for r in done["values"][GOOD]] == [("ci", "Jenkins"), ("cost", {"center": 42})]
+
+    # Without --page the CLI pages until an empty array comes back; with it, one page.
+    listed = cortex(viewer.key, "custom-data", "list", "-t", GOOD).json
+    assert [(r["key"], r["value"], r["source"]) for r in listed] == [
+        ("ci", "Jenkins", "API"),
+        ("cost", {"center": 42}, "API"),
+        ("tier", 1, "YAML"),
+    ]
+    page = cortex(viewer.key, "custom-data", "list", "-t", GOOD, "--page", "1", "--page-size", "2").json
+    assert [r["key"] for r in page] == ["tier"]
+    assert cortex(viewer.key, "custom-data", "get", "-t", BAD, "-k", "ci").json["description"] == "CI system"
+
+    # All or nothing: a descriptor's key without --force refuses the whole file.
+    refused = {"values": {BAD: [{"key": "owner-note", "value": "x"}], GOOD: [{"key": "tier", "value": 3}]}}
+    cortex(editor.key, "custom-data", "bulk", "-f", write("refused.json", json.dumps(refused))).failed_with(
+        "HTTP Error 400"
+    )
+    cortex(viewer.key, "custom-data", "get", "-t", BAD, "-k", "owner-note").failed_with("HTTP Error 404")
+    cortex(viewer.key, "custom-data", "bulk", "-f", write("viewer.json", json.dumps(bulk))).failed_with(
+        "HTTP Error 403"
+    )
+
+
 # --- authentication ----------------------------------------------------------------------------------
 
 

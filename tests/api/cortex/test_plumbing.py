@@ -108,6 +108,12 @@ OPERATIONS = [
     ("post", f"/api/v1/catalog/{GOOD}/custom-data?force=True", '{"key": "k", "value": "v"}', "application/json"),
     ("delete", f"/api/v1/catalog/{GOOD}/custom-data?key=tier&force=True", "{}", "application/json"),
     ("get", f"/api/v1/catalog/{GOOD}/custom-data/tier", None, "application/yaml"),
+    (
+        "put",
+        "/api/v1/catalog/custom-data?force=False",
+        '{"values": {"x": [{"key": "k", "value": 1}]}}',
+        "application/json",
+    ),
 ]
 
 
@@ -333,7 +339,7 @@ class TestSchema:
         schema = response.json()
         v1 = {p: ops for p, ops in schema["paths"].items() if p.startswith("/api/v1/")}
         assert set(v1) == _v1_paths()
-        assert len(v1) == 17
+        assert len(v1) == 18
         for path, ops in v1.items():
             operations = [op for op in ops.values() if isinstance(op, dict) and "operationId" in op]
             assert operations, path
@@ -342,6 +348,7 @@ class TestSchema:
         assert set(v1["/api/v1/scorecards/{tag}"]) >= {"get", "delete"}
         assert set(v1["/api/v1/scorecards/descriptor"]) == {"post"}
         assert set(v1["/api/v1/catalog/{tag_or_id}/custom-data"]) >= {"get", "post", "delete"}
+        assert set(v1["/api/v1/catalog/custom-data"]) == {"put"}
 
     def test_docs_page_is_html(self, db, client):
         response = client.get("/api/docs")

@@ -4,6 +4,7 @@ load rows with a fixed number of queries, and shape the answer with `representat
 from apps.api.cortex.views.catalog import (
     CatalogDescriptorView,
     CatalogEntityView,
+    CustomDataBulkView,
     CustomDataKeyView,
     CustomDataView,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "BadgeView",
     "CatalogDescriptorView",
     "CatalogEntityView",
+    "CustomDataBulkView",
     "CustomDataKeyView",
     "CustomDataView",
     "EntityScorecardScoresView",

@@ -11,9 +11,9 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 
 from apps.api.cortex import representations as rep
-from apps.api.cortex.base import CortexView
+from apps.api.cortex.base import CortexView, Page
 from apps.api.cortex.errors import cortex_exception_handler, violation
-from apps.api.cortex.serializers import CustomDataInput
+from apps.api.cortex.serializers import CustomDataBulkInput, CustomDataInput
 from apps.api.cortex.views.lookups import (
     TAG,
     YAML_BODY,
@@ -23,7 +23,13 @@ from apps.api.cortex.views.lookups import (
 from apps.api.params import query_bool
 from apps.catalog.descriptors import parse_entity_descriptor
 from apps.catalog.models import CustomData, Entity, EntityOwner
-from apps.catalog.services import custom_data_delete, custom_data_set, entity_apply_descriptor, entity_delete
+from apps.catalog.services import (
+    custom_data_bulk_set,
+    custom_data_delete,
+    custom_data_set,
+    entity_apply_descriptor,
+    entity_delete,
+)
 from apps.core.errors import NotFoundError
 
 
@@ -123,11 +129,17 @@ class CustomDataView(CortexView):
         tags=TAG,
         operation_id="listCustomData",
         summary="List an entity's custom data",
+        parameters=[
+            OpenApiParameter("page", int, description="0-based page, default 0."),
+            OpenApiParameter("pageSize", int, description="1..1000, default 250."),
+        ],
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request, tag_or_id: str):
+        # As Cortex: a bare array, paged by page/pageSize, empty past the end (how the CLI's pager stops).
         entity = entity_for(tag_or_id)
-        return Response([rep.custom_data_of(row) for row in CustomData.objects.filter(entity=entity).order_by("key")])
+        rows = Page.from_request(request).slice(CustomData.objects.filter(entity=entity).order_by("key", "id"))
+        return Response([rep.custom_data_of(row) for row in rows])
 
     @extend_schema(
         tags=TAG,
@@ -169,10 +181,46 @@ class CustomDataView(CortexView):
         return HttpResponse(status=200)
 
 
-def _evaluate_later(entity_id: int) -> None:
+def _evaluate_later(*entity_ids: int) -> None:
     from apps.evaluations.tasks import evaluate_entity
 
-    transaction.on_commit(lambda: evaluate_entity.delay(entity_id))
+    for entity_id in entity_ids:
+        transaction.on_commit(lambda entity_id=entity_id: evaluate_entity.delay(entity_id))
+
+
+class CustomDataBulkView(CatalogEntityView):
+    """PUT sets keys on many entities at once. The path also names an entity tagged "custom-data" for GET/DELETE."""
+
+    required_permissions = {**CatalogEntityView.required_permissions, "PUT": "catalog.change_customdata"}
+
+    @extend_schema(exclude=True)
+    def get(self, request):
+        return super().get(request, tag_or_id="custom-data")
+
+    @extend_schema(exclude=True)
+    def delete(self, request):
+        return super().delete(request, tag_or_id="custom-data")
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="addCustomDataInBulk",
+        summary="Add or update custom data of many entities: all of it, or nothing",
+        parameters=[OpenApiParameter("force", bool, description="Override keys the descriptors define.")],
+        request=CustomDataBulkInput,
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def put(self, request):
+        data = CustomDataBulkInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        stored = custom_data_bulk_set(
+            values={
+                tag: [(item["key"], item["value"], item.get("description") or "") for item in items]
+                for tag, items in data.validated_data["values"].items()
+            },
+            force=bool(query_bool(request, "force", default=False)),
+        )
+        _evaluate_later(*sorted({row.entity_id for rows in stored.values() for row in rows}))
+        return Response({"values": {tag: [rep.custom_data_of(row) for row in rows] for tag, rows in stored.items()}})
 
 
 class CustomDataKeyView(CortexView):
