@@ -217,3 +217,112 @@ def parse_entity_descriptor(text: str, *, source: str = "", base_dir: Path | Non
         document=plain(doc),
     )
     return spec, check.warnings
+
+
+# --- Export: the descriptor of a stored entity -----------------------------------------------------------
+
+
+def _is_long_form(value: Any) -> bool:
+    return isinstance(value, dict) and "value" in value and set(value) <= {"value", "description"}
+
+
+def entity_to_document(entity) -> dict:
+    """An OpenAPI-style descriptor built from the entity's stored fields, which applies back unchanged.
+
+    Reads `owners`, `parent_links`, `links`, `custom_data` and `packages` through `.all()` (prefetch them to
+    save queries); writes nothing. Only custom data from a descriptor is included: keys set through the API
+    are not part of a descriptor (as in Cortex), and applying the document leaves them alone.
+    """
+    info: dict[str, Any] = {"title": entity.name}
+    if entity.description:
+        info["description"] = entity.description
+    info["x-cortex-tag"] = entity.tag
+    info["x-cortex-type"] = str(entity.type)  # a TextChoices member on a fresh instance
+    if entity.groups:
+        info["x-cortex-groups"] = list(entity.groups)
+    owners = []
+    for owner in sorted(entity.owners.all(), key=lambda o: o.pk):
+        item = (
+            {"type": "group", "name": owner.name} if owner.kind == "group" else {"type": "email", "email": owner.email}
+        )
+        if owner.description:
+            item["description"] = owner.description
+        owners.append(item)
+    if owners:
+        info["x-cortex-owners"] = owners
+    parents = [{"tag": link.tag} for link in sorted(entity.parent_links.all(), key=lambda p: p.pk)]
+    if parents:
+        info["x-cortex-parents"] = parents
+    links = [
+        {"name": link.name, "type": link.type, "url": link.url}
+        for link in sorted(entity.links.all(), key=lambda lk: lk.pk)
+    ]
+    if links:
+        info["x-cortex-link"] = links
+    custom: dict[str, Any] = {}
+    for row in sorted(entity.custom_data.all(), key=lambda c: c.key):
+        if row.source != "descriptor":
+            continue
+        long_form = row.description or _is_long_form(row.value)
+        custom[row.key] = {"value": row.value, "description": row.description} if long_form else row.value
+    if custom:
+        info["x-cortex-custom-metadata"] = custom
+    if entity.git is not None:
+        info["x-cortex-git"] = entity.git
+    if entity.oncall is not None:
+        info["x-cortex-oncall"] = entity.oncall
+    if entity.slos:
+        info["x-cortex-slos"] = list(entity.slos)
+    packages = []
+    for package in sorted(entity.packages.all(), key=lambda p: (p.manager, p.name)):
+        item = {"name": package.name}
+        if package.version:
+            item["version"] = package.version
+        if package.manager:
+            item["manager"] = package.manager
+        packages.append(item)
+    if packages:
+        info["x-cortex-packages"] = packages
+    if entity.archived:
+        info["x-cortex-archived"] = True
+    return {"openapi": "3.0.1", "info": info}
+
+
+_INFO_ORDER = (
+    "title",
+    "description",
+    "version",
+    "x-cortex-tag",
+    "x-cortex-type",
+    "x-cortex-groups",
+    "x-cortex-owners",
+    "x-cortex-parents",
+    "x-cortex-link",
+    "x-cortex-custom-metadata",
+    "x-cortex-git",
+    "x-cortex-oncall",
+    "x-cortex-slos",
+    "x-cortex-packages",
+    "x-cortex-archived",
+)
+
+
+def _in_order(mapping: dict, order: tuple[str, ...]) -> dict:
+    return {**{k: mapping[k] for k in order if k in mapping}, **{k: v for k, v in mapping.items() if k not in order}}
+
+
+def entity_descriptor_document(entity) -> dict:
+    """What `GET /catalog/{tag}/openapi` answers: the last descriptor applied, as parsed, or one built from the
+    stored fields for an entity never applied from a descriptor. The archived flag is the entity's own, so that
+    applying the answer back does not undo an archive or unarchive made through the API. Keys come in the
+    usual order (PostgreSQL's jsonb does not keep the order they were written in)."""
+    if not entity.descriptor:
+        return entity_to_document(entity)
+    document = _in_order(dict(entity.descriptor), ("openapi", "info"))
+    info = dict(document.get("info") or {})
+    if entity.archived:
+        info["x-cortex-archived"] = True
+    elif "x-cortex-archived" in info:
+        info["x-cortex-archived"] = False
+    document["info"] = _in_order(info, _INFO_ORDER)
+    return document

@@ -248,3 +248,42 @@ def custom_data_bulk_set(
         ]
         for tag_or_id, items in values.items()
     }
+
+
+def _set_archived(*, tag_or_id: str, archived: bool) -> tuple[Entity, bool]:
+    """One conditional UPDATE: (entity, whether it changed). Asking twice answers the same, writing once."""
+    from django.utils import timezone
+
+    entity = Entity.objects.by_tag_or_id(tag_or_id).first()
+    if entity is None:
+        raise NotFoundError(f"entity {tag_or_id!r} does not exist")
+    changed = bool(
+        Entity.objects.filter(pk=entity.pk, archived=not archived).update(archived=archived, updated_at=timezone.now())
+    )
+    entity.refresh_from_db(fields=["archived", "updated_at"])
+    return entity, changed
+
+
+@transaction.atomic
+def entity_archive(*, tag_or_id: str) -> tuple[Entity, bool]:
+    """Archive an entity: it leaves every scorecard at once (its scores and rule results are removed, as a full
+    run does for archived entities) and is no longer evaluated. Returns (entity, changed)."""
+    from apps.evaluations.models import EntityScore, RuleResult
+
+    entity, changed = _set_archived(tag_or_id=tag_or_id, archived=True)
+    if changed:
+        EntityScore.objects.filter(entity=entity).delete()
+        RuleResult.objects.filter(entity=entity).delete()
+    return entity, changed
+
+
+@transaction.atomic
+def entity_unarchive(*, tag_or_id: str) -> tuple[Entity, bool]:
+    """Unarchive an entity; once committed it is evaluated on every published scorecard again."""
+    entity, changed = _set_archived(tag_or_id=tag_or_id, archived=False)
+    if changed:
+        from apps.evaluations.tasks import evaluate_entity
+
+        entity_id = entity.pk
+        transaction.on_commit(lambda: evaluate_entity.delay(entity_id))
+    return entity, changed

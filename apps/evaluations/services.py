@@ -293,8 +293,11 @@ def entity_evaluate_everywhere(*, entity_id: int, now: datetime | None = None) -
     """Evaluate one entity against every published scorecard (after its descriptor or custom data changed).
 
     Returns how many scorecards were evaluated. Runs outside the run machinery: it touches one entity.
+    An archived entity is not scored (as in a full run), so a late task for it changes nothing.
     """
     now = now or timezone.now()
+    if not Entity.objects.active().filter(pk=entity_id).exists():
+        return 0
     count = 0
     for scorecard in Scorecard.objects.published():
         evaluate_chunk(plan=plan_for(scorecard), entity_ids=[entity_id], now=now)

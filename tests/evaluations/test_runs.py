@@ -245,6 +245,13 @@ def test_entity_evaluated_everywhere(card):
     assert EntityScore.objects.filter(entity=entity).count() == 2
 
 
+def test_an_archived_entity_is_not_evaluated_everywhere(card):
+    entity = make_entities([90])[0]
+    Entity.objects.filter(pk=entity.pk).update(archived=True)
+    assert entity_evaluate_everywhere(entity_id=entity.id) == 0
+    assert not EntityScore.objects.filter(entity=entity).exists()
+
+
 def test_applying_a_descriptor_starts_a_run(tmp_path, capsys, django_capture_on_commit_callbacks):
     from django.core.management import call_command
 

@@ -147,14 +147,40 @@ def service_score_of(
     }
 
 
-def entity_of(entity: Entity) -> dict:
-    """Catalog entity details (`owners`, `links`, `custom_data`, `parent_links` prefetched)."""
+def entity_git_of(entity: Entity) -> dict | None:
+    """The first git provider's repository: `{provider, repository}`, or None."""
     git = entity.git or {}
-    repository = None
     for provider in ("github", "gitlab", "bitbucket", "azure"):
         if isinstance(git.get(provider), dict) and git[provider].get("repository"):
-            repository = {"provider": provider, "repository": git[provider]["repository"]}
-            break
+            return {"provider": provider, "repository": git[provider]["repository"]}
+    return None
+
+
+def entity_owners_of(entity: Entity) -> dict:
+    """`entity.owners` (with `team`) must be prefetched."""
+    owners = list(entity.owners.all())
+    return {
+        "teams": [
+            {"tag": o.name, "name": o.team.name if o.team_id else o.name, "isArchived": False}
+            for o in owners
+            if o.kind == OwnerKind.GROUP
+        ],
+        "individuals": [
+            {"email": o.email, "description": o.description or None} for o in owners if o.kind == OwnerKind.EMAIL
+        ],
+    }
+
+
+def entity_links_of(entity: Entity) -> list[dict]:
+    return [{"name": link.name, "type": link.type, "url": link.url} for link in entity.links.all()]
+
+
+def entity_metadata_of(entity: Entity) -> list[dict]:
+    return [{"key": row.key, "value": row.value} for row in entity.custom_data.all()]
+
+
+def entity_of(entity: Entity) -> dict:
+    """Catalog entity details (`owners`, `links`, `custom_data`, `parent_links` prefetched)."""
     return {
         "id": entity.public_id,
         "tag": entity.tag,
@@ -164,23 +190,35 @@ def entity_of(entity: Entity) -> dict:
         "groups": [{"tag": group} for group in entity.groups or []],
         "isArchived": entity.archived,
         "lastUpdated": iso(entity.updated_at),
-        "owners": {
-            "teams": [
-                {"tag": o.name, "name": o.team.name if o.team_id else o.name, "isArchived": False}
-                for o in entity.owners.all()
-                if o.kind == OwnerKind.GROUP
-            ],
-            "individuals": [
-                {"email": o.email, "description": o.description or None}
-                for o in entity.owners.all()
-                if o.kind == OwnerKind.EMAIL
-            ],
-        },
-        "links": [{"name": link.name, "type": link.type, "url": link.url} for link in entity.links.all()],
-        "metadata": [{"key": row.key, "value": row.value} for row in entity.custom_data.all()],
+        "owners": entity_owners_of(entity),
+        "links": entity_links_of(entity),
+        "metadata": entity_metadata_of(entity),
         "hierarchy": {"parents": [{"tag": p.tag} for p in entity.parent_links.all()], "children": []},
-        "git": repository,
+        "git": entity_git_of(entity),
     }
+
+
+def entity_summary_of(entity: Entity, *, owners: bool = False, links: bool = False, metadata: bool = False) -> dict:
+    """One entity of `GET /catalog` (Cortex's summary); owners, links and metadata only when asked for (and
+    then prefetched). Groups are plain strings here, as in Cortex's list."""
+    body: dict[str, Any] = {
+        "id": entity.public_id,
+        "tag": entity.tag,
+        "name": entity.name,
+        "type": entity.type,
+        "description": entity.description or None,
+        "groups": list(entity.groups or []),
+        "isArchived": entity.archived,
+        "lastUpdated": iso(entity.updated_at),
+        "git": entity_git_of(entity),
+    }
+    if owners:
+        body["owners"] = entity_owners_of(entity)
+    if links:
+        body["links"] = entity_links_of(entity)
+    if metadata:
+        body["metadata"] = entity_metadata_of(entity)
+    return body
 
 
 def custom_data_of(row) -> dict:

@@ -39,9 +39,13 @@ urlpatterns = [
         name="cortex-exemption-revoke",
     ),
     path("open-api", views.CatalogDescriptorView.as_view(), name="cortex-catalog-apply"),
+    path("catalog", views.CatalogListView.as_view(), name="cortex-catalog"),
     path("catalog/custom-data", views.CustomDataBulkView.as_view(), name="cortex-custom-data-bulk"),
     path("catalog/<str:tag_or_id>", views.CatalogEntityView.as_view(), name="cortex-entity"),
     path("catalog/<str:tag_or_id>/scorecards", views.EntityScorecardScoresView.as_view(), name="cortex-entity-scores"),
+    path("catalog/<str:tag_or_id>/openapi", views.EntityDescriptorView.as_view(), name="cortex-entity-descriptor"),
+    path("catalog/<str:tag_or_id>/archive", views.EntityArchiveView.as_view(), name="cortex-entity-archive"),
+    path("catalog/<str:tag_or_id>/unarchive", views.EntityUnarchiveView.as_view(), name="cortex-entity-unarchive"),
     path("catalog/<str:tag_or_id>/custom-data", views.CustomDataView.as_view(), name="cortex-custom-data"),
     path(
         "catalog/<str:tag_or_id>/custom-data/<str:key>",

@@ -569,3 +569,69 @@ def test_bad_key_and_missing_permission(cortex, key_for, scorecard):
     cortex(viewer.key, "scorecards", "delete", "-s", TAG).failed_with("HTTP Error 403")
     cortex(viewer.key, "scorecards", "create", "-f", "-", stdin=SCORECARD).failed_with("HTTP Error 403")
     cortex(viewer.key, "scorecards", "trigger-evaluation", "-s", TAG, "-e", BAD).failed_with("HTTP Error 403")
+
+
+# --- catalog list, descriptor, archive -------------------------------------------------------------------
+
+
+def test_catalog_list_descriptor_archive_and_unarchive(cortex, write, key_for, scorecard):
+    from apps.catalog.models import Entity
+    from apps.evaluations.models import EntityScore
+
+    viewer, editor = key_for(VIEWER), key_for(EDITOR)
+    team = "openapi: 3.0.1\ninfo:\n  title: Team Pay\n  x-cortex-tag: cli-team-pay\n  x-cortex-type: team\n"
+    cortex(editor.key, "catalog", "create", "-f", write("team.yaml", team)).succeeded()
+    owned = entity_descriptor("cli-owned-svc", owned=False, tier=3).replace(
+        "  x-cortex-type: service\n",
+        "  x-cortex-type: service\n  x-cortex-owners:\n    - type: group\n      name: cli-team-pay\n"
+        "  x-cortex-git:\n    github:\n      repository: acme/owned\n",
+    )
+    cortex(editor.key, "catalog", "create", "-f", write("owned.yaml", owned)).succeeded()
+
+    # Without --page the CLI pages through everything (pageSize 250) and prints what it gathered.
+    listed = cortex(viewer.key, "catalog", "list").json
+    assert [e["tag"] for e in listed["entities"]] == [BAD, GOOD, "cli-owned-svc", "cli-team-pay"]
+    assert (listed["total"], listed["totalPages"]) == (4, 1)
+    assert listed["entities"][0]["groups"] == ["payments"] and "metadata" not in listed["entities"][0]
+    page = cortex(viewer.key, "catalog", "list", "--page", "0", "--page-size", "1").json
+    assert ([e["tag"] for e in page["entities"]], page["page"], page["total"], page["totalPages"]) == ([BAD], 0, 4, 4)
+    last = cortex(viewer.key, "catalog", "list", "-p", "3", "-z", "1").json
+    assert [e["tag"] for e in last["entities"]] == ["cli-team-pay"]
+    grouped = cortex(viewer.key, "catalog", "list", "-g", "payments", "-t", "service", "-m").json
+    assert [(e["tag"], e["metadata"]) for e in grouped["entities"]] == [
+        (BAD, [{"key": "tier", "value": 1}]),
+        (GOOD, [{"key": "tier", "value": 1}]),
+        ("cli-owned-svc", [{"key": "tier", "value": 3}]),
+    ]
+    by_team = cortex(viewer.key, "catalog", "list", "-o", "cli-team-pay", "-io").json["entities"]
+    assert [(e["tag"], e["owners"]["teams"][0]["name"]) for e in by_team] == [("cli-owned-svc", "Team Pay")]
+    assert [e["tag"] for e in cortex(viewer.key, "catalog", "list", "-r", "acme/owned").json["entities"]] == [
+        "cli-owned-svc"
+    ]
+    assert cortex(viewer.key, "catalog", "list", "-g", "no-such-group").json["entities"] == []
+
+    # The descriptor: JSON, or YAML text with -y, which applies back unchanged.
+    described = cortex(viewer.key, "catalog", "descriptor", "-t", "cli-owned-svc").json
+    assert described["info"]["x-cortex-owners"] == [{"type": "group", "name": "cli-team-pay"}]
+    assert described["info"]["x-cortex-custom-metadata"] == {"tier": 3}
+    text = cortex(viewer.key, "catalog", "descriptor", "-t", GOOD, "--yaml").succeeded().stdout
+    assert f"x-cortex-tag: {GOOD}\n" in text and "      email: owner@example.com\n" in text
+    assert cortex(editor.key, "catalog", "create", "-f", write("back.yaml", text)).json["action"] == "unchanged"
+    assert "title: Cli Bad Svc" in cortex(viewer.key, "catalog", "descriptor", "-y", "-t", BAD).succeeded().stdout
+    cortex(viewer.key, "catalog", "descriptor", "-t", "no-such-svc").failed_with("HTTP Error 404")
+
+    # Archive: prints nothing; the entity leaves the list and the scorecard. Unarchive prints the entity.
+    cortex(viewer.key, "catalog", "archive", "-t", GOOD).failed_with("HTTP Error 403")
+    assert cortex(editor.key, "catalog", "archive", "-t", GOOD).succeeded().stdout.strip() == ""
+    assert cortex(editor.key, "catalog", "archive", "-t", GOOD).succeeded().stdout.strip() == ""  # idempotent
+    assert Entity.objects.get(tag=GOOD).archived is True
+    assert not EntityScore.objects.filter(entity__tag=GOOD).exists()
+    assert GOOD not in [e["tag"] for e in cortex(viewer.key, "catalog", "list").json["entities"]]
+    archived = cortex(viewer.key, "catalog", "list", "-a", "-g", "payments").json["entities"]
+    assert [(e["tag"], e["isArchived"]) for e in archived][:2] == [(BAD, False), (GOOD, True)]
+    assert cortex(viewer.key, "catalog", "descriptor", "-t", GOOD).json["info"]["x-cortex-archived"] is True
+
+    restored = cortex(editor.key, "catalog", "unarchive", "-t", GOOD).json
+    assert (restored["tag"], restored["isArchived"]) == (GOOD, False)
+    assert summary_of(cortex, viewer.key, GOOD)["levels"] == ["Gold"]  # evaluated again (eager Celery)
+    cortex(editor.key, "catalog", "unarchive", "-t", "no-such-svc").failed_with("HTTP Error 404")

@@ -101,7 +101,11 @@ OPERATIONS = [
     ("put", f"{EXEMPTION}/deny", f'{{"ruleIdentifier": "{RULE}", "reason": "r"}}', "application/json"),
     ("put", f"{EXEMPTION}/revoke", f'{{"ruleIdentifier": "{RULE}", "reason": "r"}}', "application/json"),
     ("post", "/api/v1/open-api?dryRun=False", "openapi: 3.0.1\n", "application/openapi;charset=UTF-8"),
+    ("get", "/api/v1/catalog?includeArchived=False&page=0&pageSize=250", None, "application/yaml"),
     ("get", f"/api/v1/catalog/{GOOD}?hierarchyDepth=full", None, "application/yaml"),
+    ("get", f"/api/v1/catalog/{GOOD}/openapi?yaml=false", None, "application/yaml"),
+    ("put", f"/api/v1/catalog/{GOOD}/archive", "{}", "application/json"),
+    ("put", f"/api/v1/catalog/{GOOD}/unarchive", "{}", "application/json"),
     ("delete", f"/api/v1/catalog/{GOOD}", "{}", "application/json"),
     ("get", f"/api/v1/catalog/{GOOD}/scorecards", None, "application/yaml"),
     ("get", f"/api/v1/catalog/{GOOD}/custom-data", None, "application/yaml"),
@@ -339,7 +343,7 @@ class TestSchema:
         schema = response.json()
         v1 = {p: ops for p, ops in schema["paths"].items() if p.startswith("/api/v1/")}
         assert set(v1) == _v1_paths()
-        assert len(v1) == 18
+        assert len(v1) == 22
         for path, ops in v1.items():
             operations = [op for op in ops.values() if isinstance(op, dict) and "operationId" in op]
             assert operations, path

@@ -4,9 +4,13 @@ load rows with a fixed number of queries, and shape the answer with `representat
 from apps.api.cortex.views.catalog import (
     CatalogDescriptorView,
     CatalogEntityView,
+    CatalogListView,
     CustomDataBulkView,
     CustomDataKeyView,
     CustomDataView,
+    EntityArchiveView,
+    EntityDescriptorView,
+    EntityUnarchiveView,
 )
 from apps.api.cortex.views.exemptions import (
     ExemptionApproveView,
@@ -30,9 +34,13 @@ __all__ = [
     "BadgeView",
     "CatalogDescriptorView",
     "CatalogEntityView",
+    "CatalogListView",
     "CustomDataBulkView",
     "CustomDataKeyView",
     "CustomDataView",
+    "EntityArchiveView",
+    "EntityDescriptorView",
+    "EntityUnarchiveView",
     "EntityScorecardScoresView",
     "EvaluateEntityView",
     "ExemptionApproveView",

@@ -1,9 +1,10 @@
-"""Cortex v1 catalog operations the CLI uses: apply an entity descriptor, get, delete, custom data."""
+"""Cortex v1 catalog operations the CLI uses: list, apply an entity descriptor, get, descriptor, archive,
+unarchive, delete, custom data."""
 
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -20,17 +21,20 @@ from apps.api.cortex.views.lookups import (
     entity_for,
     text_body,
 )
-from apps.api.params import query_bool
-from apps.catalog.descriptors import parse_entity_descriptor
-from apps.catalog.models import CustomData, Entity, EntityOwner
+from apps.api.params import query_bool, query_list
+from apps.catalog.descriptors import entity_descriptor_document, parse_entity_descriptor
+from apps.catalog.models import CustomData, Entity, EntityOwner, OwnerKind
 from apps.catalog.services import (
     custom_data_bulk_set,
     custom_data_delete,
     custom_data_set,
     entity_apply_descriptor,
+    entity_archive,
     entity_delete,
+    entity_unarchive,
 )
 from apps.core.errors import NotFoundError
+from apps.core.yamlio import dump_yaml
 
 
 def _with_ok_false(exc, context):
@@ -238,3 +242,149 @@ class CustomDataKeyView(CortexView):
         if row is None:
             raise NotFoundError(f"entity {entity.tag!r} has no custom data key {key!r}")
         return Response(rep.custom_data_of(row))
+
+
+# --- list, descriptor, archive ---------------------------------------------------------------------------
+
+_GIT_PREFIXES = {"github": "github", "gitlab": "gitlab", "bitbucket": "bitbucket", "azure-devops": "azure"}
+
+
+def _git_repository_q(value: str) -> Q:
+    """`org/repo` (GitHub, as Cortex), or `github:`, `gitlab:`, `bitbucket:`, `azure-devops:` prefixed."""
+    prefix, _, rest = value.partition(":")
+    if rest and prefix.lower() in _GIT_PREFIXES:
+        return Q(**{f"git__{_GIT_PREFIXES[prefix.lower()]}__repository": rest})
+    return Q(git__github__repository=value)
+
+
+class CatalogListView(CortexView):
+    required_permissions = {"GET": "catalog.view_entity"}
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="listEntities",
+        summary="List entities",
+        parameters=[
+            OpenApiParameter("groups", str, description="Comma-separated groups (x-cortex-groups); any matches."),
+            OpenApiParameter("owners", str, description="Comma-separated owner team tags; any matches."),
+            OpenApiParameter("types", str, description="Comma-separated entity types."),
+            OpenApiParameter("gitRepositories", str, description="Comma-separated org/repo (GitHub) or provider:repo."),
+            OpenApiParameter("includeArchived", bool, description="Archived entities too; default false."),
+            OpenApiParameter("includeOwners", bool),
+            OpenApiParameter("includeLinks", bool),
+            OpenApiParameter("includeMetadata", bool, description="Custom data as metadata [{key, value}]."),
+            OpenApiParameter("hierarchyDepth", str),
+            OpenApiParameter("includeHierarchyFields", str),
+            OpenApiParameter("includeNestedFields", str),
+            OpenApiParameter("page", int, description="0-based page, default 0."),
+            OpenApiParameter("pageSize", int, description="1..1000, default 250."),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request):
+        page = Page.from_request(request)
+        with_owners, with_links, with_metadata = (
+            bool(query_bool(request, name, default=False))
+            for name in ("includeOwners", "includeLinks", "includeMetadata")
+        )
+        entities = Entity.objects.all()
+        if not query_bool(request, "includeArchived", default=False):
+            entities = entities.filter(archived=False)
+        groups, owners, types, repositories = (
+            query_list(request, name) for name in ("groups", "owners", "types", "gitRepositories")
+        )
+        if groups:
+            any_group = Q()
+            for group in groups:
+                any_group |= Q(groups__icontains=f'"{group}"')
+            entities = entities.filter(any_group)
+        if owners:
+            entities = entities.filter(
+                pk__in=EntityOwner.objects.filter(kind=OwnerKind.GROUP, name__in=owners).values("entity_id")
+            )
+        if types:
+            entities = entities.filter(type__in=[t.lower() for t in types])
+        if repositories:
+            any_repository = Q()
+            for repository in repositories:
+                any_repository |= _git_repository_q(repository)
+            entities = entities.filter(any_repository)
+        total = entities.count()
+        prefetch = []
+        if with_owners:
+            prefetch.append(
+                Prefetch(
+                    "owners", queryset=EntityOwner.objects.select_related("team").order_by("kind", "name", "email")
+                )
+            )
+        if with_links:
+            prefetch.append("links")
+        if with_metadata:
+            prefetch.append("custom_data")
+        rows = list(page.slice(entities.order_by("tag", "id").prefetch_related(*prefetch)))
+        return Response(
+            {
+                "entities": [
+                    rep.entity_summary_of(e, owners=with_owners, links=with_links, metadata=with_metadata) for e in rows
+                ],
+                "page": page.number,
+                "total": total,
+                "totalPages": page.total_pages(total),
+            }
+        )
+
+
+class EntityDescriptorView(CortexView):
+    required_permissions = {"GET": "catalog.view_entity"}
+
+    def perform_content_negotiation(self, request, force=False):
+        # JSON or YAML text whatever the client accepts: `Accept: application/yaml` must not be a 406.
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="getEntityDescriptor",
+        summary="Retrieve an entity's descriptor (JSON, or YAML text with yaml=true)",
+        parameters=[OpenApiParameter("yaml", bool, description="YAML text instead of JSON; default false.")],
+        responses={(200, "application/json"): OpenApiTypes.OBJECT, (200, "application/yaml"): str},
+    )
+    def get(self, request, tag_or_id: str):
+        as_yaml = bool(query_bool(request, "yaml", default=False))
+        entity = entity_for(
+            tag_or_id,
+            Entity.objects.prefetch_related("owners", "parent_links", "links", "custom_data", "packages"),
+        )
+        document = entity_descriptor_document(entity)
+        if as_yaml:
+            return HttpResponse(dump_yaml(document), content_type="application/yaml; charset=utf-8")
+        return Response(document)
+
+
+class EntityArchiveView(CortexView):
+    required_permissions = {"PUT": "catalog.change_entity"}
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="archiveEntity",
+        summary="Archive an entity (it leaves every scorecard)",
+        request=None,
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def put(self, request, tag_or_id: str):
+        entity, _ = entity_archive(tag_or_id=tag_or_id)
+        return Response(rep.entity_of(_entity_details(entity.public_id)))
+
+
+class EntityUnarchiveView(CortexView):
+    required_permissions = {"PUT": "catalog.change_entity"}
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="unarchiveEntity",
+        summary="Unarchive an entity (it is evaluated again)",
+        request=None,
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def put(self, request, tag_or_id: str):
+        entity, _ = entity_unarchive(tag_or_id=tag_or_id)
+        return Response(rep.entity_of(_entity_details(entity.public_id)))
