@@ -5,6 +5,7 @@ Parsing only validates and normalises; nothing here touches the database.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,6 +79,22 @@ def _valid_url(value: str) -> bool:
     except ValidationError:
         return False
     return True
+
+
+def git_basepath_ok(basepath: str) -> bool:
+    """A monorepo subfolder: relative, and never above the repository's root."""
+    clean = posixpath.normpath(basepath.strip())
+    return not basepath.strip().startswith("/") and clean != ".." and not clean.startswith("../")
+
+
+def git_basepath(git: dict | None) -> str:
+    """The folder of a monorepo the entity lives in (`x-cortex-git.<provider>.basepath`), or "" for the root."""
+    for provider in _GIT_PROVIDERS:
+        block = (git or {}).get(provider)
+        if isinstance(block, dict) and isinstance(block.get("basepath"), str) and git_basepath_ok(block["basepath"]):
+            clean = posixpath.normpath(block["basepath"].strip())
+            return "" if clean == "." else clean
+    return ""
 
 
 def parse_entity_descriptor(text: str, *, source: str = "", base_dir: Path | None = None) -> tuple[EntitySpec, list]:
@@ -168,6 +185,13 @@ def parse_entity_descriptor(text: str, *, source: str = "", base_dir: Path | Non
             block = check.mapping(git[provider], f"{gp}.{provider}", line_of(git, provider))
             if block is not None:
                 check.field(block, "repository", (str,), f"{gp}.{provider}", required=True)
+                basepath = check.field(block, "basepath", (str,), f"{gp}.{provider}", default="")
+                if basepath and not git_basepath_ok(basepath):
+                    check.error(
+                        "basepath must be a folder inside the repository, such as services/payments",
+                        f"{gp}.{provider}.basepath",
+                        line_of(block, "basepath"),
+                    )
         for key in git:
             if key not in (*_GIT_PROVIDERS, "url"):
                 check.warn(f"unknown git provider '{key}' is ignored", f"{gp}.{key}", line_of(git, key))

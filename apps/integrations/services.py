@@ -66,7 +66,7 @@ def facts_collect(
     now = now or timezone.now()
     problems: list[str] = []
     by_source = _keys_by_source(required, problems)
-    entities = list(Entity.objects.filter(id__in=entity_ids).only("id", "tag", "git_url", "descriptor"))
+    entities = list(Entity.objects.filter(id__in=entity_ids).only("id", "tag", "git_url", "git", "descriptor"))
     summary: CollectSummary = {"entities": len(entities), "facts": 0, "sources": {}, "errors": sorted(set(problems))}
     facts: list[Fact] = []
     for source, keys in by_source.items():

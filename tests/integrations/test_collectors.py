@@ -594,3 +594,41 @@ def test_prometheus_unconfigured(settings, make_entity):
         "query:up": (None, "Prometheus is not configured (PROMETHEUS_URL)"),
         "metric:up": (None, "unknown prometheus fact 'metric:up'"),
     }
+
+
+def test_git_reads_a_monorepo_entity_under_its_basepath(tmp_path, make_entity):
+    """`x-cortex-git.<provider>.basepath` (Cortex's monorepo folder): file facts are relative to it."""
+    repo = make_repo(
+        tmp_path / "mono",
+        {
+            "README.md": "the monorepo\n",
+            "services/payments/README.md": "payments\n",
+            "services/payments/Dockerfile": "FROM python\n",
+            "services/ledger/README.md": "ledger\n",
+        },
+    )
+    payments = make_entity("payments", git_url=str(repo))
+    payments.git = {"github": {"repository": "acme/mono", "basepath": "services/payments/"}}
+    keys = [
+        "fileExists:Dockerfile",
+        "fileContents:README.md",
+        "fileExists:../ledger/README.md",
+        "fileExists:/Dockerfile",
+        "defaultBranch",
+    ]
+
+    facts = GitCollector().collect(payments, keys)
+
+    assert facts == {
+        "fileExists:Dockerfile": (True, ""),
+        "fileContents:README.md": ("payments\n", ""),
+        # A neighbour's folder is out of reach, as the repository's parent is without a basepath.
+        "fileExists:../ledger/README.md": (False, ""),
+        "fileExists:/Dockerfile": (True, ""),
+        "defaultBranch": ("main", ""),
+    }
+    root = make_entity("mono-root", git_url=str(repo))
+    root.git = {"github": {"repository": "acme/mono", "basepath": "."}}
+    assert GitCollector().collect(root, ["fileContents:README.md"]) == {
+        "fileContents:README.md": ("the monorepo\n", "")
+    }

@@ -21,6 +21,7 @@ from git import Blob, Commit, IndexObject, Repo
 from git.cmd import Git
 from git.exc import GitCommandError, GitError, InvalidGitRepositoryError, NoSuchPathError, UnsafeProtocolError
 
+from apps.catalog.descriptors import git_basepath
 from apps.integrations.collectors.base import FactResult, SourceError, failed, redact_url, unknown_key
 
 if TYPE_CHECKING:
@@ -178,25 +179,34 @@ def _contents(blob: Blob) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def _fact(commit: Commit, branch: str | None, key: str) -> FactResult:
+def _under(basepath: str, path: str) -> str:
+    """`path` inside the entity's folder of a monorepo; `..` may not climb out of that folder."""
+    clean = posixpath.normpath(path.strip().lstrip("/")) if path.strip() else ""
+    if not basepath or not clean or clean == ".." or clean.startswith("../"):
+        return path if not basepath else ""
+    return posixpath.join(basepath, clean)
+
+
+def _fact(commit: Commit, branch: str | None, key: str, basepath: str = "") -> FactResult:
     function, _, argument = key.partition(":")
     if key == "defaultBranch":
         return (branch, "") if branch else (None, "HEAD is detached, so there is no default branch")
     if function == "fileExists" and argument:
-        return _lookup(commit, argument) is not None, ""
+        return _lookup(commit, _under(basepath, argument)) is not None, ""
     if function == "fileContents" and argument:
-        found = _lookup(commit, argument)
+        found = _lookup(commit, _under(basepath, argument))
         return (_contents(found) if isinstance(found, Blob) else None), ""
     return unknown_key(GitCollector.source, key)
 
 
-def read_facts(repo: Repo, keys: list[str]) -> dict[str, FactResult]:
+def read_facts(repo: Repo, keys: list[str], *, basepath: str = "") -> dict[str, FactResult]:
+    """Facts from the default branch's head; file paths are relative to `basepath` (a monorepo folder)."""
     try:
         commit = repo.head.commit
     except ValueError:
         return failed(keys, "the repository has no commits")
     branch = None if repo.head.is_detached else repo.head.reference.name
-    return {key: _fact(commit, branch, key) for key in keys}
+    return {key: _fact(commit, branch, key, basepath) for key in keys}
 
 
 class GitCollector:
@@ -215,7 +225,7 @@ class GitCollector:
             return failed(keys, str(exc))
         with repo:
             try:
-                return read_facts(repo, keys)
+                return read_facts(repo, keys, basepath=git_basepath(entity.git))
             except (GitError, ValueError, OSError) as exc:
                 return failed(keys, f"could not read {redact_url(entity.git_url)}: {exc}")
 
