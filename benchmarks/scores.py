@@ -5,7 +5,7 @@ one stored result per (entity, rule) = 300,000 rule results with mixed states. E
 whole stack (Bearer auth, permission check, DRF, JSON) with the test client, 30 times after one warm-up; prints
 p50 / p95 per page. Runs in a throwaway test database, so it never touches real data:
 
-    .venv/bin/python benchmarks/scores.py [--entities 10000] [--rules 30] [--repeat 30]
+    .venv/bin/python benchmarks/scores.py [--entities 10000] [--rules 30] [--repeat 30] [--only campaign] [--explain]
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/scorecards .venv/bin/python benchmarks/scores.py
 """
 
@@ -105,6 +105,10 @@ def main() -> None:
     parser.add_argument("--entities", type=int, default=10_000)
     parser.add_argument("--rules", type=int, default=30)
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--only", choices=("scores", "campaign"), help="time only the scores pages or campaign pages")
+    parser.add_argument(
+        "--explain", action="store_true", help="print EXPLAIN (ANALYZE, BUFFERS) of the campaign progress queries"
+    )
     args = parser.parse_args()
 
     with throwaway_database():
@@ -131,7 +135,7 @@ def main() -> None:
         )
         pages["by-team, sort=-score"] = f"{base}by-team?sort=-score"
         print("| page | p50 | p95 |\n| --- | --- | --- |")
-        for label, url in pages.items():
+        for label, url in pages.items() if args.only != "campaign" else ():
             p50, p95 = timed(client, url, args.repeat)
             print(f"| {label} | {p50:.1f} ms | {p95:.1f} ms |")
 
@@ -148,9 +152,29 @@ def main() -> None:
                         entity_scope='entity.type() = "service"')  # fmt: skip
         browser = Client()
         browser.force_login(user)
-        for key in ("all", "scoped"):
+        for key in ("all", "scoped") if args.only != "scores" else ():
             p50, p95 = timed(browser, f"/campaigns/{key}/", args.repeat)
             print(f"| campaign page /campaigns/{key}/ | {p50:.1f} ms | {p95:.1f} ms |")
+        if args.explain:
+            explain_progress()
+
+
+def explain_progress() -> None:
+    """The plan of each query `campaign_progress` runs for the unscoped campaign, with timings and buffers."""
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.campaigns.models import Campaign
+    from apps.campaigns.selectors import campaign_progress
+
+    campaign = Campaign.objects.get(key="all")
+    with CaptureQueriesContext(connection) as captured:
+        campaign_progress(campaign=campaign)
+    prefix = "EXPLAIN (ANALYZE, BUFFERS) " if connection.vendor == "postgresql" else "EXPLAIN QUERY PLAN "
+    with connection.cursor() as cursor:
+        for query in captured.captured_queries:
+            print(f"\n-- {query['time']}s: {query['sql'][:2000]}")
+            cursor.execute(prefix + query["sql"])
+            print("\n".join(str(row[-1]) for row in cursor.fetchall()))
 
 
 if __name__ == "__main__":

@@ -8,10 +8,13 @@ from django.views.generic import ListView, TemplateView
 
 from apps.campaigns.models import Campaign
 from apps.campaigns.selectors import (
+    ROW_FAILING,
     action_items_attach,
     campaign_history,
-    campaign_progress,
+    campaign_progress_rows,
     campaigns_for_dashboard,
+    entity_progress,
+    progress_summary,
 )
 from apps.core.markdown import render_markdown
 from apps.core.views import ReadAccessMixin
@@ -39,11 +42,15 @@ class CampaignDetailView(ReadAccessMixin, TemplateView):
         if campaign is None:
             raise Http404("No such campaign.")
         rules = list(campaign.rules.select_related("scorecard", "level").order_by("scorecard__name", "position"))
-        progress = campaign_progress(campaign=campaign)
+        # campaign_progress's figures, but EntityProgress objects (labels, team, action items) only for the page
+        # shown: `progress.entities` stays empty, the template reads the page.
+        rows = campaign_progress_rows(campaign=campaign)
+        progress = progress_summary(rows)
         show = self.request.GET.get("show", "failing")
-        entities = [e for e in progress.entities if not e.passing] if show == "failing" else progress.entities
-        page = Paginator(entities, ENTITIES_PER_PAGE).get_page(self.request.GET.get("page"))
-        action_items_attach(campaign=campaign, entities=list(page.object_list))
+        shown = [row for row in rows if row[ROW_FAILING]] if show == "failing" else rows
+        page = Paginator(shown, ENTITIES_PER_PAGE).get_page(self.request.GET.get("page"))
+        page.object_list = entity_progress(page.object_list)
+        action_items_attach(campaign=campaign, entities=page.object_list)
         # Each rule's failure message is rendered once, not once per failing entity.
         failure_html = {rule.pk: render_markdown(rule.failure_message) for rule in rules if rule.failure_message}
         for item in page.object_list:

@@ -10,6 +10,9 @@ from apps.campaigns.selectors import (
     campaign_history,
     campaign_list,
     campaign_progress,
+    campaign_progress_rows,
+    entity_progress,
+    progress_summary,
 )
 from apps.campaigns.services import campaign_create, owner_uuid_for
 from apps.core.errors import NotFoundError, ValidationFailed
@@ -75,9 +78,31 @@ def test_action_items_are_the_failing_campaign_rules(world, owner):
     }  # fmt: skip
 
 
+@pytest.mark.parametrize("scope", ["", 'entity.type() = "service"'])
+def test_rows_and_summary_give_what_campaign_progress_gives(world, owner, scope):
+    # The campaign page builds its figures from the rows (EntityProgress only for the page shown).
+    campaign = make(world, owner, scope=scope)
+    progress = campaign_progress(campaign=campaign)
+    rows = campaign_progress_rows(campaign=campaign)
+    summary = progress_summary(rows)
+    assert (summary.total, summary.passing, summary.teams, summary.entities) == (
+        progress.total, progress.passing, progress.teams, [],
+    )  # fmt: skip
+    assert entity_progress(rows) == progress.entities
+    assert [e.tag for e in progress.entities] == sorted(e.tag for e in progress.entities)
+
+
+def test_no_enabled_rules_means_no_entities(world, owner):
+    campaign = make(world, owner, rules=("r1",))
+    world.r1.enabled = False
+    world.r1.save()
+    progress = campaign_progress(campaign=campaign)
+    assert (progress.total, progress.passing, progress.teams, progress.entities) == (0, 0, [], [])
+
+
 def test_progress_query_count_does_not_grow_with_entities(world, owner, django_assert_num_queries):
     campaign = make(world, owner, scope='entity.type() = "service"')
-    with django_assert_num_queries(10) as few:
+    with django_assert_num_queries(9) as few:  # progress 2, scope facts 6, action items 1
         progress = campaign_progress(campaign=campaign)
         action_items_attach(campaign=campaign, entities=progress.entities)
     add_entities(world, 30, start=0)

@@ -5,6 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from apps.campaigns.selectors import campaign_progress
 from apps.campaigns.services import campaign_create
 from tests.campaigns.world import add_entities
 
@@ -48,6 +49,23 @@ def test_detail_shows_progress_teams_and_safe_action_items(signed_in, campaign):
     everyone = signed_in.get(reverse("campaigns:detail", args=["q1"]), {"show": "all"})
     assert len(everyone.context["page_obj"].object_list) == 5
     assert ["alpha", "beta", ""] == [t.team for t in response.context["progress"].teams]
+
+
+def test_detail_pages_through_the_same_entities_as_campaign_progress(signed_in, campaign, world):
+    add_entities(world, 60, start=0)
+    progress = campaign_progress(campaign=campaign)
+    url = reverse("campaigns:detail", args=["q1"])
+    failing = [e for e in progress.entities if not e.passing]
+    for show, expected in (("all", progress.entities), ("failing", failing)):
+        shown = []
+        for page in (1, 2):
+            response = signed_in.get(url, {"show": show, "page": page})
+            assert (response.context["progress"].total, response.context["progress"].passing) == (65, 2)
+            assert response.context["progress"].teams == progress.teams
+            shown += [(e.tag, e.name, e.team, e.rules_total, e.rules_failing) for e in response.context["page_obj"]]
+        assert shown == [(e.tag, e.name, e.team, e.rules_total, e.rules_failing) for e in expected]
+    last = response.context["page_obj"].object_list[-1]
+    assert (last.tag, [(r.rule.title, r.state) for r in last.action_items]) == ("svc-3", [("Has on-call", "error")])
 
 
 def test_unknown_campaign_is_404(signed_in, world):
