@@ -13,7 +13,7 @@ CHROMIUM := /usr/bin/chromium
 # Celery worker processes started by `make run`.
 WORKERS ?= 2
 
-.PHONY: run test install lint format demo clean bench bench-workers
+.PHONY: run test install lint typecheck format demo clean bench bench-workers
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,12 +46,17 @@ test: install
 	  fi; }
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(PY) manage.py makemigrations --check --dry-run --settings=scorecards_site.settings.test
 	$(VENV)/bin/pytest -n 2 $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# mypy with django-stubs and djangorestframework-stubs; configured in pyproject's [tool.mypy].
+typecheck: install
+	$(VENV)/bin/mypy
 
 bench: install
 	$(PY) benchmarks/evaluation.py

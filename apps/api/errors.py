@@ -69,8 +69,9 @@ def failure_of(exc: BaseException) -> Failure | None:
         return Failure(403, str(exc) or "You do not have permission to perform this action.")
     if isinstance(exc, exceptions.APIException):
         headers = {}
-        if getattr(exc, "wait", None):
-            headers["Retry-After"] = str(int(exc.wait + 0.999))
+        wait = getattr(exc, "wait", None)  # Throttled's seconds to wait
+        if wait:
+            headers["Retry-After"] = str(int(wait + 0.999))
         detail = exc.detail
         text = "; ".join(_flatten(detail)) if isinstance(detail, dict | list) else str(detail)
         return Failure(exc.status_code, text, headers=headers)

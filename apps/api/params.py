@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import overload
 
 from rest_framework import exceptions
 
@@ -29,6 +30,10 @@ def query_list(request, name: str) -> list[str] | None:
     return values or None
 
 
+@overload
+def query_int(request, name: str, *, default: int, low: int, high: int | None = None) -> int: ...
+@overload
+def query_int(request, name: str, *, default: int | None, low: int, high: int | None = None) -> int | None: ...
 def query_int(request, name: str, *, default: int | None, low: int, high: int | None = None) -> int | None:
     raw = request.query_params.get(name)
     if raw is None or raw == "":

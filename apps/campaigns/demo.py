@@ -145,7 +145,7 @@ def synthetic_history(*, total: int, passing: int, start: float, days: int, toda
     """(day, passing) for each of the `days` days before `today`: from `start` × today's figure up to it,
     a steady climb with flat spells (nobody fixes things at weekends), never above today's figure."""
     first = round(passing * start)
-    points = []
+    points: list[tuple[date, int]] = []
     for back in range(days, 0, -1):
         day = today - timedelta(days=back)
         share = (days - back) / days

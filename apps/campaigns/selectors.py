@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Final
 
 from django.conf import settings
 from django.core.cache import cache
@@ -126,7 +127,10 @@ class CampaignProgress:
 # of them cost little to build and nothing to the garbage collector (tuples of strings and ints are untracked),
 # unlike 10,000 EntityProgress objects, each of which would survive into the oldest generation.
 ProgressRow = tuple[int, str, str, str, int, int]
-ROW_ENTITY, ROW_TEAM, ROW_FAILING = 0, 3, 5
+# Final, so that mypy types row[ROW_TEAM] as str, not int | str.
+ROW_ENTITY: Final = 0
+ROW_TEAM: Final = 3
+ROW_FAILING: Final = 5
 
 
 def campaign_progress(

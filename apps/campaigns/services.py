@@ -95,6 +95,7 @@ def campaign_create(
         key=key, name=name, status=status, start_date=start_date, due_date=due_date, rule_ids=rule_ids,
         entity_scope=entity_scope,
     )  # fmt: skip
+    assert start_date is not None  # _check raised ValidationFailed otherwise
     owner_uuid_for(user=owner)
     try:
         with transaction.atomic():

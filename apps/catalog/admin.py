@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypedDict
+
 from django.contrib import admin
 from django.db import models, transaction
 from django.db.models import Prefetch, QuerySet
@@ -16,6 +18,12 @@ from apps.catalog.models import (
     EntityParent,
     OwnerKind,
 )
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    class _TeamOwners(TypedDict):  # EntityAdmin.get_queryset's Prefetch(to_attr="team_owners")
+        team_owners: list[EntityOwner]
 
 
 class EntityOwnerInline(admin.TabularInline):
@@ -37,7 +45,7 @@ class EntityParentInline(admin.TabularInline):
 
 
 # Links without a scheme are https; also what Django 6 will assume.
-_URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
+_URL_FIELDS: dict[type[models.Field], dict[str, str]] = {models.URLField: {"assume_scheme": "https"}}
 
 
 class EntityLinkInline(admin.TabularInline):
@@ -98,7 +106,7 @@ class EntityAdmin(admin.ModelAdmin):
         return ", ".join(obj.groups or [])
 
     @admin.display(description="Owner teams")
-    def owner_teams(self, obj: Entity) -> str:
+    def owner_teams(self, obj: WithAnnotations[Entity, _TeamOwners]) -> str:
         return ", ".join(owner.name for owner in obj.team_owners)
 
 

@@ -23,10 +23,10 @@ class EntityType(models.TextChoices):
 
 
 class EntityQuerySet(models.QuerySet):
-    def active(self):
+    def active(self) -> EntityQuerySet:
         return self.filter(archived=False)
 
-    def by_tag_or_id(self, tag_or_id: str):
+    def by_tag_or_id(self, tag_or_id: str) -> EntityQuerySet:
         return self.filter(models.Q(tag=tag_or_id) | models.Q(public_id=tag_or_id))
 
 

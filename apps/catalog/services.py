@@ -63,10 +63,10 @@ def entity_apply(*, spec: EntitySpec) -> tuple[Entity, str]:
     entity = Entity.objects.select_for_update().filter(tag=spec.tag).first()
     created = entity is None
     desired = _desired_state(spec)
-    if not created and _current_state(entity) == desired and entity.descriptor == spec.document:
+    if entity is not None and _current_state(entity) == desired and entity.descriptor == spec.document:
         return entity, "unchanged"
 
-    if created:
+    if entity is None:
         entity = Entity(tag=spec.tag)
     for name in _ENTITY_FIELDS:
         setattr(entity, name, getattr(spec, name))

@@ -63,7 +63,7 @@ class RuleResultAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Level", ordering="rule__level__rank")
     def level(self, obj: RuleResult) -> str:
-        return obj.rule.level.name if obj.rule.level_id else "-"
+        return obj.rule.level.name if obj.rule.level is not None else "-"
 
     @admin.display(description="Message")
     def short_message(self, obj: RuleResult) -> str:

@@ -14,7 +14,7 @@ from django.db.models import Avg, Count, F, Max, OuterRef, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from apps.catalog.models import Entity, EntityOwner, OwnerKind
-from apps.evaluations.models import EntityScore, EvaluationRun, RuleResult, ScoreHistory
+from apps.evaluations.models import EntityScore, EvaluationRun, RuleResult, RuleState, ScoreHistory
 from apps.evaluations.scoring import StateOfRule, next_rank, next_steps
 from apps.exemptions.models import ACTIVE_STATUSES, Exemption
 from apps.scorecards.models import Level, Rule, Scorecard
@@ -261,8 +261,8 @@ def entity_report_cards(*, entity: Entity, user, now: datetime) -> list[EntityCa
         for r in RuleResult.objects.filter(entity=entity, scorecard_id__in=ids).only("rule_id", "state", "message")
     }
     latest_exemption: dict[int, Exemption] = {}
-    for exemption in Exemption.objects.filter(entity=entity, scorecard_id__in=ids).order_by("-requested_at", "-id"):
-        latest_exemption.setdefault(exemption.rule_id, exemption)
+    for row in Exemption.objects.filter(entity=entity, scorecard_id__in=ids).order_by("-requested_at", "-id"):
+        latest_exemption.setdefault(row.rule_id, row)
     history: dict[int, list[ScoreHistory]] = defaultdict(list)
     for point in ScoreHistory.objects.filter(
         entity=entity, scorecard_id__in=ids, recorded_at__gte=now - timedelta(days=HISTORY_DAYS)
@@ -270,7 +270,7 @@ def entity_report_cards(*, entity: Entity, user, now: datetime) -> list[EntityCa
         history[point.scorecard_id].append(point)
 
     may_request = user.has_perm("exemptions.request_exemption")
-    state_labels = dict(RuleResult._meta.get_field("state").choices)
+    state_labels = dict(RuleState.choices)  # RuleResult.state's choices
     cards = []
     for score in scores:
         scorecard = score.scorecard
@@ -300,9 +300,13 @@ def entity_report_cards(*, entity: Entity, user, now: datetime) -> list[EntityCa
                 )
             )
             if result is not None:
-                states.append(StateOfRule(rule.id, rule.weight, rule.level.rank if rule.level_id else None, state))
-        level_ranks = sorted({r.level.rank for r in rules if r.level_id} | ranks_by_card.get(scorecard.pk, set()))
-        current = score.level.rank if score.level_id else None
+                states.append(
+                    StateOfRule(rule.id, rule.weight, rule.level.rank if rule.level is not None else None, result.state)
+                )
+        level_ranks = sorted(
+            {r.level.rank for r in rules if r.level is not None} | ranks_by_card.get(scorecard.pk, set())
+        )
+        current = score.level.rank if score.level is not None else None
         wanted = {s.rule_id for s in next_steps(states, current, level_ranks)}
         target = next_rank(current, level_ranks)
         cards.append(
@@ -311,7 +315,9 @@ def entity_report_cards(*, entity: Entity, user, now: datetime) -> list[EntityCa
                 score=score,
                 rules=items,
                 next_steps=[rule for rule in rules if rule.id in wanted],
-                next_level_name=next((r.level.name for r in rules if r.level_id and r.level.rank == target), None),
+                next_level_name=next(
+                    (r.level.name for r in rules if r.level is not None and r.level.rank == target), None
+                ),
                 history=_chart_data(history.get(scorecard.pk, [])),
             )
         )

@@ -52,7 +52,8 @@ class ScorecardPlan:
         """Compile once. A stored rule that no longer compiles becomes an `error` result, not a crash."""
         levels = list(levels)
         rank_of_level = {level.id: level.rank for level in levels}
-        plans, required = [], set()
+        plans: list[RulePlan] = []
+        required: set[tuple[str, str]] = set()
         for rule in rules:
             expression, error = None, ""
             rule_filter = EMPTY_FILTER

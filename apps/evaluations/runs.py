@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -145,6 +146,7 @@ def chunk_evaluate(*, run_id: int, index: int) -> bool:
         return False
     run = chunk.run
     plan = plan_for(run.scorecard)
+    assert run.started_at is not None  # set when the run was created with its chunks
     with transaction.atomic():
         summary = evaluate_chunk(plan=plan, entity_ids=chunk.entity_ids, now=run.started_at, collect_facts=False)
         finished = EvaluationChunk.objects.filter(pk=chunk.pk, status=ChunkStatus.RUNNING).update(
@@ -222,7 +224,7 @@ def runs_resume_stale(*, now: datetime | None = None) -> list[int]:
             indexes = list(
                 run.chunks.filter(status__in=[ChunkStatus.PENDING, ChunkStatus.RUNNING]).values_list("index", flat=True)
             )
-            transaction.on_commit(lambda run_id=run.pk, indexes=indexes: _enqueue_chunks(run_id, indexes))
+            transaction.on_commit(partial(_enqueue_chunks, run.pk, indexes))
             resumed.append(run.pk)
     return resumed
 

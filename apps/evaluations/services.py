@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -189,7 +190,7 @@ def store_evaluations(
                 score=summary.score,
                 total_possible=summary.total_possible,
                 percentage=summary.percentage,
-                level_id=plan.level_ids.get(summary.level_rank),
+                level_id=plan.level_ids.get(summary.level_rank) if summary.level_rank is not None else None,
                 rules_passing=summary.rules_passing,
                 rules_total=summary.rules_total,
                 scorecard_version=plan.version,
@@ -235,7 +236,7 @@ def scorecard_evaluate(
     plan = plan_for(scorecard)
     summary = EvaluationSummary(scorecard_tag=scorecard.tag)
     full_run = entity_ids is None
-    ids = entities_to_evaluate() if full_run else list(entity_ids)
+    ids = entities_to_evaluate() if entity_ids is None else list(entity_ids)
     if full_run:
         scores_drop_archived(scorecard_id=scorecard.pk)
     size = settings.EVALUATION_CHUNK_SIZE
@@ -281,7 +282,7 @@ def entity_rescore(*, entity_id: int, scorecard_id: int, now: datetime | None = 
         score=summary.score,
         total_possible=summary.total_possible,
         percentage=summary.percentage,
-        level_id=plan.level_ids.get(summary.level_rank),
+        level_id=plan.level_ids.get(summary.level_rank) if summary.level_rank is not None else None,
         rules_passing=summary.rules_passing,
         rules_total=summary.rules_total,
     )
@@ -443,7 +444,7 @@ def outcomes_push(*, results: Sequence[OutcomeInput]) -> OutcomesPushResult:
         if (outcome.rule_id, outcome.entity_id) in wanted
     ]
     for entity_pk in sorted({entity_pk for _, entity_pk in changed}):
-        transaction.on_commit(lambda pk=entity_pk: evaluate_entity_task.delay(pk))
+        transaction.on_commit(partial(evaluate_entity_task.delay, entity_pk))
     return OutcomesPushResult(
         outcomes=stored, total_received=len(results), total_updated=len(changed), entities_created=created
     )

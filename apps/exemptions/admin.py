@@ -7,6 +7,7 @@ re-scoring), so the admin never writes an exemption itself: no add, no change, n
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -15,6 +16,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
+from apps.accounts.models import User
 from apps.core.errors import ApplicationError
 from apps.exemptions.models import Exemption, ExemptionEvent, ExemptionStatus
 from apps.exemptions.services import DECIDE_PERMISSION, exemption_approve, exemption_deny, exemption_revoke
@@ -117,7 +119,8 @@ class ExemptionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Approve selected exemptions", permissions=["decide"])
     def approve(self, request: HttpRequest, queryset: QuerySet[Exemption]) -> None:
-        self._apply(request, queryset, "approved", lambda e: exemption_approve(exemption_id=e.pk, by=request.user))
+        user = cast(User, request.user)  # the admin site only lets active staff users in
+        self._apply(request, queryset, "approved", lambda e: exemption_approve(exemption_id=e.pk, by=user))
 
     @admin.action(description="Deny selected exemptions…", permissions=["decide"])
     def deny(self, request: HttpRequest, queryset: QuerySet[Exemption]) -> TemplateResponse | None:

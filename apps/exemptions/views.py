@@ -8,6 +8,7 @@ that redirect back to the same tab with a flash message.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -40,6 +41,13 @@ from apps.exemptions.services import (
 )
 from apps.scorecards.models import Rule, Scorecard
 
+if TYPE_CHECKING:
+    from apps.accounts.models import User
+
+    class AuthenticatedHttpRequest(HttpRequest):
+        user: User  # what @login_required guarantees
+
+
 PAGE_SIZE = 50
 TABS = {
     "inbox": "Inbox",
@@ -64,7 +72,7 @@ def report_card_url(entity: Entity, scorecard: Scorecard) -> str:
 
 @require_POST
 @login_required
-def exemption_request_view(request: HttpRequest) -> HttpResponse:
+def exemption_request_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = ExemptionRequestForm(request.POST)
     form.is_valid()
     # Unknown or malformed targets are a 404; problems with the reason or days are told on the page.

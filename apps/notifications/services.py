@@ -237,7 +237,9 @@ def _compose(*, scorecard: Scorecard, drops: Sequence[Drop]) -> list[Outgoing]:
 
 def _unlinked_teams(entities: Iterable[Entity]) -> dict[str, Entity]:
     """Team owners whose link to the team entity is missing (e.g. set in the admin by name): one query."""
-    names = {o.name for e in entities for o in e.owner_list if o.kind == OwnerKind.GROUP and o.team_id is None}
+    # `owner_list` comes from `_compose`'s Prefetch(to_attr=...), which the model's type cannot know.
+    owner_lists: list[list[EntityOwner]] = [e.owner_list for e in entities]  # type: ignore[attr-defined]
+    names = {o.name for owners in owner_lists for o in owners if o.kind == OwnerKind.GROUP and o.team_id is None}
     if not names:
         return {}
     return {

@@ -231,8 +231,8 @@ def progress_series(
     by_level = (
         points.values("scorecard_id", "day", "level_rank").annotate(n=Count("entity_id", distinct=True)).order_by()
     )
-    for row in by_level:
-        index[(row["scorecard_id"], row["day"])].levels[row["level_rank"]] = row["n"]
+    for level_row in by_level:
+        index[(level_row["scorecard_id"], level_row["day"])].levels[level_row["level_rank"]] = level_row["n"]
     return series
 
 

@@ -3,6 +3,8 @@ shows the export and can start an evaluation."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypedDict
+
 from django.contrib import admin, messages
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -14,6 +16,22 @@ from django.utils.html import format_html
 from apps.scorecards.descriptors import scorecard_export
 from apps.scorecards.models import Level, Rule, Scorecard
 from apps.scorecards.services import scorecard_definition_changed
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    class _ScorecardCounts(TypedDict):  # annotated by ScorecardAdmin.get_queryset
+        levels_total: int
+        rules_total: int
+
+    class _LevelCounts(TypedDict):  # annotated by LevelAdmin.get_queryset
+        rules_total: int
+
+    # What DefinitionChangeMixin's super() resolves to: it is only ever mixed into a ModelAdmin.
+    _ModelAdminBase = admin.ModelAdmin
+else:
+    _ModelAdminBase = object
+
 
 EVALUATE_PERMISSION = "scorecards.evaluate_scorecard"
 
@@ -95,11 +113,11 @@ class ScorecardAdmin(admin.ModelAdmin):
         return [path("<path:object_id>/export/", export, name=name), *super().get_urls()]
 
     @admin.display(description="Levels", ordering="levels_total")
-    def levels_count(self, obj: Scorecard) -> int:
+    def levels_count(self, obj: WithAnnotations[Scorecard, _ScorecardCounts]) -> int:
         return obj.levels_total
 
     @admin.display(description="Rules", ordering="rules_total")
-    def rules_count(self, obj: Scorecard) -> int:
+    def rules_count(self, obj: WithAnnotations[Scorecard, _ScorecardCounts]) -> int:
         return obj.rules_total
 
     @admin.display(description="Exported YAML")
@@ -149,7 +167,7 @@ class ScorecardAdmin(admin.ModelAdmin):
             )
 
 
-class DefinitionChangeMixin:
+class DefinitionChangeMixin(_ModelAdminBase):
     """Editing a level or rule on its own page changes the scorecard's definition: bump its version."""
 
     def save_model(self, request, obj, form, change) -> None:
@@ -182,7 +200,7 @@ class LevelAdmin(DefinitionChangeMixin, admin.ModelAdmin):
         )
 
     @admin.display(description="Rules", ordering="rules_total")
-    def rules_count(self, obj: Level) -> int:
+    def rules_count(self, obj: WithAnnotations[Level, _LevelCounts]) -> int:
         return obj.rules_total
 
 

@@ -92,7 +92,8 @@ def _expression_problem(check: Checker, node: dict, key: str, path: str, exc: Ru
     """Place an expression error on the YAML line it sits on, with the column inside the expression."""
     line = None
     try:
-        value_line, _ = node.lc.value(key)
+        # ruamel's CommentedMap carries line info; a plain dict raises AttributeError, handled below.
+        value_line, _ = node.lc.value(key)  # type: ignore[attr-defined]
         source_line = value_line + 1
         text = node[key]
         style = getattr(text, "style", None) if hasattr(text, "style") else None

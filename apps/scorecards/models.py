@@ -121,7 +121,12 @@ class Rule(models.Model):
                 compile_expression(self.expression.strip())
             except RuleSyntaxError as exc:
                 errors["expression"] = str(exc)
-        if self.level_id and self.scorecard_id and self.level.scorecard_id != self.scorecard_id:
+        if (
+            self.level_id
+            and self.scorecard_id
+            and self.level is not None
+            and self.level.scorecard_id != self.scorecard_id
+        ):
             errors["level"] = "the level must belong to this rule's scorecard"
         if errors:
             raise ValidationError(errors)

@@ -94,10 +94,12 @@ def scorecard_apply(*, spec: ScorecardSpec, warnings: list[Problem] | None = Non
     scorecard = Scorecard.objects.select_for_update().filter(tag=spec.tag).first()
     created = scorecard is None
     result = ApplyResult(scorecard=None, action="created" if created else "updated", warnings=list(warnings or []))
-    if created:
+    old_levels: list[Level]
+    old_rules: list[Rule]
+    if scorecard is None:
         scorecard = Scorecard(tag=spec.tag)
-        old_levels: list[Level] = []
-        old_rules: list[Rule] = []
+        old_levels = []
+        old_rules = []
     else:
         old_levels = list(scorecard.levels.all())
         old_rules = list(scorecard.rules.select_related("level").order_by("position", "id"))
@@ -116,7 +118,7 @@ def scorecard_apply(*, spec: ScorecardSpec, warnings: list[Problem] | None = Non
 
     old_definition = _definition(
         [(lv.name, lv.rank) for lv in old_levels],
-        [_rule_tuple(r, r.level.name if r.level_id else None) for r in old_rules],
+        [_rule_tuple(r, r.level.name if r.level is not None else None) for r in old_rules],
     )
     old_fields = {name: getattr(scorecard, name) for name in _SCORECARD_FIELDS} if not created else None
 
@@ -129,9 +131,9 @@ def scorecard_apply(*, spec: ScorecardSpec, warnings: list[Problem] | None = Non
     levels_by_name = {lv.name: lv for lv in old_levels}
     wanted_names = {lv.name for lv in spec.levels}
     temp_rank = 30000
-    for level in old_levels:
+    for old_level in old_levels:
         temp_rank += 1
-        Level.objects.filter(pk=level.pk).update(rank=temp_rank)
+        Level.objects.filter(pk=old_level.pk).update(rank=temp_rank)
     levels_changed_meta = False
     for level_spec in spec.levels:
         level = levels_by_name.get(level_spec.name)
@@ -159,9 +161,9 @@ def scorecard_apply(*, spec: ScorecardSpec, warnings: list[Problem] | None = Non
     renamed = [
         rule for rule, rs in zip(matches, spec.rules, strict=True) if rule is not None and rule.title != rs.title
     ]
-    for rule in renamed:
+    for renamed_rule in renamed:
         # Free the old title first: two rules may swap titles in one descriptor.
-        Rule.objects.filter(pk=rule.pk).update(title=f"~renaming~{rule.pk}~{uuid.uuid4()}")
+        Rule.objects.filter(pk=renamed_rule.pk).update(title=f"~renaming~{renamed_rule.pk}~{uuid.uuid4()}")
 
     for position, (rule, rule_spec) in enumerate(zip(matches, spec.rules, strict=True)):
         values = {
@@ -195,7 +197,7 @@ def scorecard_apply(*, spec: ScorecardSpec, warnings: list[Problem] | None = Non
     new_definition = _definition(
         [(lv.name, lv.rank) for lv in spec.levels],
         [
-            _rule_tuple(r, r.level.name if r.level_id else None)
+            _rule_tuple(r, r.level.name if r.level is not None else None)
             for r in scorecard.rules.select_related("level").order_by("position", "id")
         ],
     )
@@ -426,10 +428,14 @@ def rule_delete(*, rule_id: str) -> None:
     identifier = _parse_rule_identifier(rule_id)
     scorecard_id = (
         Rule.objects.filter(identifier=identifier).values_list("scorecard_id", flat=True).first()
-        if identifier
+        if identifier is not None
         else None
     )
-    deleted = Rule.objects.filter(identifier=identifier).delete()[0] if scorecard_id is not None else 0
-    if not deleted:
+    deleted = (
+        Rule.objects.filter(identifier=identifier).delete()[0]
+        if identifier is not None and scorecard_id is not None
+        else 0
+    )
+    if not deleted or scorecard_id is None:
         raise NotFoundError(f"rule not found: {rule_id}")
     scorecard_definition_changed(scorecard_id=scorecard_id)

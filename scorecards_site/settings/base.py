@@ -154,7 +154,7 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 # A message whose worker died is delivered again after this long (Redis keeps it unacknowledged).
 # Workers look for such messages every 10 s: kombu's default sweeps only every 10th tick (about every
 # 100 s), which would leave a dead worker's last messages waiting well past the visibility timeout.
-CELERY_BROKER_TRANSPORT_OPTIONS = {
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, int | str] = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
     "unacked_restore_interval": 10,
     "unacked_restore_throttle": 1,

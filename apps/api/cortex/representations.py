@@ -37,7 +37,7 @@ def rule_of(rule: Rule) -> dict:
         "description": rule.description,
         "expression": rule.expression,
         "failureMessage": rule.failure_message,
-        "levelName": rule.level.name if rule.level_id else None,
+        "levelName": rule.level.name if rule.level is not None else None,
         "weight": rule.weight,
         "effectiveFrom": iso(rule.effective_from),
         "filter": filter_of(rule.filter),
@@ -91,7 +91,7 @@ def _actor(user) -> dict | None:
 
 
 # REVOKED and EXPIRED are our own final states; Cortex (and the CLI's tests) know only REJECTED for them.
-_WIRE_STATUS = {ExemptionStatus.REVOKED: "REJECTED", ExemptionStatus.EXPIRED: "REJECTED"}
+_WIRE_STATUS: dict[str, str] = {ExemptionStatus.REVOKED: "REJECTED", ExemptionStatus.EXPIRED: "REJECTED"}
 
 
 def exemption_of(exemption: Exemption, *, with_rule: bool = False) -> dict:
@@ -161,7 +161,7 @@ def entity_owners_of(entity: Entity) -> dict:
     owners = list(entity.owners.all())
     return {
         "teams": [
-            {"tag": o.name, "name": o.team.name if o.team_id else o.name, "isArchived": False}
+            {"tag": o.name, "name": o.team.name if o.team is not None else o.name, "isArchived": False}
             for o in owners
             if o.kind == OwnerKind.GROUP
         ],

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 
 from apps.api.datadog.base import DatadogView, OffsetPage
 from apps.api.params import iso, query_bool
-from apps.campaigns.models import Campaign, CampaignStatus
+from apps.campaigns.models import Campaign, CampaignStatus, OwnerRef
 from apps.campaigns.selectors import campaign_get, campaign_list, campaign_progress, owner_get_by_uuid
 from apps.campaigns.services import UNSET, campaign_create, campaign_delete, campaign_update, owner_uuid_for
 from apps.core.errors import Problem, ValidationFailed
@@ -31,7 +31,7 @@ INCLUDES = {"rules"}
 def _owner_uuid(campaign: Campaign) -> str:
     try:
         return str(campaign.owner.owner_ref.uuid)
-    except campaign.owner._meta.model.owner_ref.RelatedObjectDoesNotExist:
+    except OwnerRef.DoesNotExist:  # what owner.owner_ref raises (as RelatedObjectDoesNotExist) when missing
         # Only for rows made outside the services (fixtures, shell): give the owner a UUID now.
         return str(owner_uuid_for(user=campaign.owner))
 

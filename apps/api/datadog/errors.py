@@ -11,7 +11,11 @@ def datadog_body(failure: Failure) -> dict:
     if failure.problems:
         errors = []
         for problem in failure.problems:
-            error = {"status": str(failure.status), "title": failure.title, "detail": str(problem)}
+            error: dict[str, str | dict[str, str]] = {
+                "status": str(failure.status),
+                "title": failure.title,
+                "detail": str(problem),
+            }
             if problem.path:
                 error["source"] = {"pointer": "/" + problem.path.replace(".", "/")}
             errors.append(error)

@@ -15,6 +15,7 @@ import uuid
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.api.datadog.base import DatadogView
@@ -185,7 +186,7 @@ class OutcomesView(DatadogView):
         ],
         responses={200: OpenApiTypes.OBJECT},
     )
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         outcome_fields = sparse_fields(request, "outcome", OUTCOME_FIELDS)
         # The included rule carries name and scorecard_name only; other rule attribute names are accepted.
         rule_fields = sparse_fields(request, "rule", RULE_FIELDS)

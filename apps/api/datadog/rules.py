@@ -10,6 +10,7 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.api.datadog.base import DatadogView
@@ -102,7 +103,8 @@ class RuleDataInput(serializers.Serializer):
 class RuleDocumentInput(serializers.Serializer):
     """`{"data": {"type": "rule", "attributes": {...}}}` (CreateRuleRequest / UpdateRuleRequest)."""
 
-    data = RuleDataInput()
+    # The wire format names this field `data`, which shadows Serializer.data (typed as its ReturnDict).
+    data = RuleDataInput()  # type: ignore[assignment]
 
 
 def rule_input(request, *, creating: bool) -> dict:
@@ -125,7 +127,7 @@ def rule_input(request, *, creating: bool) -> dict:
 
 def rule_attributes(rule: Rule) -> dict:
     scorecard = rule.scorecard
-    rank = rule.level.rank if rule.level_id else None
+    rank = rule.level.rank if rule.level is not None else None
     return {
         "name": rule.title,
         "scorecard_name": scorecard.name,
@@ -175,7 +177,7 @@ class RuleListView(DatadogView):
         ],
         responses={200: OpenApiTypes.OBJECT},
     )
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         rule_fields = sparse_fields(request, "rule", RULE_FIELDS)
         scorecard_fields = sparse_fields(request, "scorecard", SCORECARD_FIELDS)
         include = includes(request, ("scorecard",))

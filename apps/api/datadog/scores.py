@@ -14,6 +14,7 @@ score / numerator / denominator / totals mean). Decisions:
 from __future__ import annotations
 
 import uuid
+from typing import Any
 from urllib.parse import urlencode
 
 from drf_spectacular.types import OpenApiTypes
@@ -31,21 +32,23 @@ LIMIT_DEFAULT, LIMIT_MAX = 100, 1000
 
 def rule_filter_from(request) -> RuleFilter:
     ids = query_list(request, "filter[rule][id]")
+    rule_ids = None
     if ids is not None:
         try:
-            ids = [uuid.UUID(value) for value in ids]
+            rule_ids = tuple(uuid.UUID(value) for value in ids)
         except ValueError:
             raise exceptions.ValidationError({"filter[rule][id]": "rule ids are UUIDs, comma-separated"}) from None
     levels = query_list(request, "filter[rule][level]")
+    level_numbers = None
     if levels is not None:
         if not all(value in ("1", "2", "3") for value in levels):
             raise exceptions.ValidationError({"filter[rule][level]": "levels are 1, 2 or 3, comma-separated"})
-        levels = [int(value) for value in levels]
+        level_numbers = tuple(int(value) for value in levels)
     scorecards = query_list(request, "filter[rule][scorecard_id]")
     return RuleFilter(
-        ids=tuple(ids) if ids is not None else None,
+        ids=rule_ids,
         name=request.query_params.get("filter[rule][name]", "").strip(),
-        levels=tuple(levels) if levels is not None else None,
+        levels=level_numbers,
         scorecard_tags=tuple(scorecards) if scorecards is not None else None,
         is_custom=query_bool(request, "filter[rule][is_custom]"),
         is_enabled=query_bool(request, "filter[rule][is_enabled]"),
@@ -127,7 +130,7 @@ class ScoreListView(DatadogView):
             limit=page.size,
         )
         teams = teams_of_entities(r["g_entity"] for r in rows) if aggregation == "by-entity" and rows else {}
-        body = {
+        body: dict[str, Any] = {
             "data": [score_resource(aggregation, row, teams) for row in rows],
             "links": {},
             "meta": page.meta(total),

@@ -13,7 +13,7 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
@@ -84,7 +84,10 @@ def _open_local(url: str) -> Repo:
 
 def _remote_default_branch(repo: Repo) -> str | None:
     """The branch the remote's HEAD names now, so a rename such as master -> main is followed."""
-    listing = repo.git.ls_remote("--symref", "origin", "HEAD", kill_after_timeout=_git_timeout(), env=_git_env())
+    # Git.execute returns str unless asked for a process or extended output (as_process, with_extended_output).
+    listing = cast(
+        str, repo.git.ls_remote("--symref", "origin", "HEAD", kill_after_timeout=_git_timeout(), env=_git_env())
+    )
     for line in listing.splitlines():
         target, _, name = line.partition("\t")
         if name == "HEAD" and target.startswith("ref: refs/heads/"):

@@ -3,6 +3,8 @@ unarchive, delete, custom data."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.db import transaction
 from django.db.models import Prefetch, Q
 from django.http import HttpResponse
@@ -189,7 +191,7 @@ def _evaluate_later(*entity_ids: int) -> None:
     from apps.evaluations.tasks import evaluate_entity
 
     for entity_id in entity_ids:
-        transaction.on_commit(lambda entity_id=entity_id: evaluate_entity.delay(entity_id))
+        transaction.on_commit(partial(evaluate_entity.delay, entity_id))
 
 
 class CustomDataBulkView(CatalogEntityView):

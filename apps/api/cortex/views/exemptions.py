@@ -3,6 +3,9 @@ of (scorecard, entity, rule)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import ClassVar
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
@@ -65,7 +68,7 @@ class ExemptionDecisionView(CortexView):
 
     required_permissions = {"PUT": "exemptions.configure_exemptions"}
     action: str = ""
-    _actions = {
+    _actions: ClassVar[dict[str, tuple[ExemptionStatus, Callable[..., Exemption], str]]] = {
         "approve": (ExemptionStatus.PENDING, exemption_approve, "No pending exemptions to approve found"),
         "deny": (ExemptionStatus.PENDING, exemption_deny, "No pending exemptions to deny found"),
         "revoke": (ExemptionStatus.APPROVED, exemption_revoke, "No approved exemptions to revoke found"),

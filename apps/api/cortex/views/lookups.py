@@ -8,7 +8,7 @@ from collections import defaultdict
 from rest_framework import exceptions
 
 from apps.api.cortex import representations as rep
-from apps.catalog.models import Entity
+from apps.catalog.models import Entity, EntityQuerySet
 from apps.core.errors import NotFoundError
 from apps.scorecards.models import Level, Rule, Scorecard
 
@@ -24,8 +24,8 @@ def scorecard_for(request, tag: str) -> Scorecard:
     return scorecard
 
 
-def entity_for(tag_or_id: str, queryset=None) -> Entity:
-    entity = (queryset if queryset is not None else Entity.objects).by_tag_or_id(tag_or_id).first()
+def entity_for(tag_or_id: str, queryset: EntityQuerySet | None = None) -> Entity:
+    entity = (queryset if queryset is not None else Entity.objects.all()).by_tag_or_id(tag_or_id).first()
     if entity is None:
         raise NotFoundError(f"entity {tag_or_id!r} does not exist")
     return entity

@@ -13,6 +13,7 @@ from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.api.cortex import representations as rep
@@ -131,7 +132,7 @@ class ScorecardDescriptorApplyView(ScorecardDetailView):
         request=YAML_BODY,
         responses={200: OpenApiTypes.OBJECT},
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         dry_run = bool(query_bool(request, "dryRun", default=False))
         result = scorecard_apply_descriptor(text=text_body(request), source="descriptor", dry_run=dry_run)
         body: dict = {"warnings": [violation(w) for w in result.warnings]}
@@ -141,11 +142,12 @@ class ScorecardDescriptorApplyView(ScorecardDetailView):
                 body["scorecard"] = scorecard_body(result.scorecard)
             return Response(body)
         scorecard = result.scorecard
+        assert scorecard is not None  # set by every apply that did not raise
         if result.action != "unchanged" and not scorecard.draft:
             # As `apply_scorecard` does: score the new definition now rather than at the next window.
             user = request.user
             transaction.on_commit(lambda: run_request(scorecard=scorecard, trigger=RunTrigger.DESCRIPTOR, by=user))
-        body["scorecard"] = scorecard_body(result.scorecard)
+        body["scorecard"] = scorecard_body(scorecard)
         return Response(body)
 
 
@@ -314,13 +316,13 @@ class NextStepsView(CortexView):
             StateOfRule(
                 r.rule_id,
                 rules[r.rule_id].weight,
-                rules[r.rule_id].level.rank if rules[r.rule_id].level_id else None,
+                rule_level.rank if (rule_level := rules[r.rule_id].level) is not None else None,
                 r.state,
             )
             for r in RuleResult.objects.filter(scorecard=scorecard, entity=entity).only("rule_id", "state")
             if r.rule_id in rules
         ]
-        current = score.level.rank if score.level_id else None
+        current = score.level.rank if score.level is not None else None
         target = next_rank(current, sorted(levels))
         if target is None:
             return Response({"nextSteps": []})
@@ -340,7 +342,7 @@ class NextStepsView(CortexView):
                                 "expression": r.expression,
                                 "description": r.description,
                                 "failureMessage": r.failure_message,
-                                "levelName": r.level.name if r.level_id else None,
+                                "levelName": r.level.name if r.level is not None else None,
                             }
                             for r in todo
                         ],

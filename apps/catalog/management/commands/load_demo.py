@@ -56,10 +56,11 @@ def demo_users() -> dict[str, User]:
 
 
 def demo_scorecards() -> dict[str, Scorecard]:
-    scorecards = {}
+    scorecards: dict[str, Scorecard] = {}
     for name in SCORECARD_FILES:
         path = SCORECARDS_DIR / name
         result = scorecard_apply_descriptor(text=path.read_text(encoding="utf-8"), source=str(path))
+        assert result.scorecard is not None  # set by every apply that did not raise
         scorecards[result.scorecard.tag] = result.scorecard
     return scorecards
 
