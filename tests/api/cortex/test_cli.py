@@ -25,6 +25,15 @@ from pathlib import Path
 import pytest
 
 from apps.accounts.roles import ADMIN, APPROVER, EDITOR, VIEWER
+from tests.api.cortex.conftest import (
+    DESCRIPTION,
+    DESCRIPTION_RULE,
+    OWNER_RULE,
+    TIER_ONE_RULE,
+    TIER_SET_RULE,
+    entity_yaml,
+    scorecard_yaml,
+)
 
 pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
@@ -35,56 +44,9 @@ CORTEX = Path(sys.executable).parent / "cortex"
 
 TAG = "cli-test-scorecard"
 NAME = "CLI Test Scorecard"
-DESCRIPTION = "Checks the services the cortexapps-cli end-to-end tests create."
 GOOD, BAD = "cli-good-svc", "cli-bad-svc"
-OWNER_RULE, DESCRIPTION_RULE, TIER_SET_RULE, TIER_ONE_RULE = "Has an owner", "Has a description", "Tier set", "Tier one"
-
-SCORECARD = textwrap.dedent(
-    f"""\
-    tag: {TAG}
-    name: {NAME}
-    description: {DESCRIPTION}
-    draft: false
-    notifications:
-      enabled: false
-    exemptions:
-      enabled: true
-      autoApprove: false
-    evaluation:
-      window: 4
-    ladder:
-      name: Default Ladder
-      levels:
-        - name: Bronze
-          rank: 1
-          description: The basics
-          color: "#c38b5f"
-        - name: Silver
-          rank: 2
-          color: "#8c9298"
-        - name: Gold
-          rank: 3
-          color: "#cda400"
-    rules:
-      - title: {OWNER_RULE}
-        expression: ownership.allOwners().length > 0
-        weight: 3
-        level: Bronze
-        failureMessage: Add x-cortex-owners to the descriptor.
-      - title: {DESCRIPTION_RULE}
-        expression: entity.description().length > 5
-        weight: 1
-        level: Bronze
-      - title: {TIER_SET_RULE}
-        expression: custom("tier") != null
-        weight: 1
-        level: Silver
-      - title: {TIER_ONE_RULE}
-        expression: custom("tier") = 1
-        weight: 1
-        level: Gold
-    """
-)
+# The same scorecard and services as the request-level tests, under the CLI tests' own tags.
+SCORECARD = scorecard_yaml(TAG, NAME)
 
 
 def draft_scorecard(tag: str, name: str) -> str:
@@ -107,19 +69,8 @@ def draft_scorecard(tag: str, name: str) -> str:
     )
 
 
-def entity_descriptor(tag: str, *, owned: bool, tier: int | None = 1, extra: str = "") -> str:
-    owners = "  x-cortex-owners:\n    - type: email\n      email: owner@example.com\n" if owned else ""
-    metadata = f"  x-cortex-custom-metadata:\n    tier: {tier}\n" if tier is not None else ""
-    return (
-        "openapi: 3.0.1\n"
-        "info:\n"
-        f"  title: {tag.replace('-', ' ').title()}\n"
-        "  description: Charges cards for the shop.\n"
-        f"  x-cortex-tag: {tag}\n"
-        "  x-cortex-type: service\n"
-        "  x-cortex-groups:\n    - payments\n"
-        f"{owners}{metadata}{extra}"
-    )
+def entity_descriptor(tag: str, *, owned: bool, tier: int | None = 1) -> str:
+    return entity_yaml(tag, owned=owned, tier=tier)
 
 
 # --- running the CLI ---------------------------------------------------------------------------------
