@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 
 from django.core.validators import RegexValidator
 from django.db import models
@@ -22,12 +23,32 @@ class EntityType(models.TextChoices):
     TEAM = "team", "Team"
 
 
+def any_group_q(groups: Iterable[str], *, prefix: str = "") -> models.Q:
+    """Entities in any of `groups` (`prefix` = "entity__" from a related model). A JSON-text match on the
+    quoted group name, case-insensitive: works on SQLite and PostgreSQL alike."""
+    condition = models.Q()
+    for group in groups:
+        condition |= models.Q(**{f"{prefix}groups__icontains": f'"{group}"'})
+    return condition
+
+
+def team_owned_ids(team_tags: Iterable[str]) -> models.QuerySet:
+    """Ids of the entities any of these teams (by tag) owns, as a subquery."""
+    return EntityOwner.objects.filter(kind=OwnerKind.GROUP, name__in=team_tags).values("entity_id")
+
+
 class EntityQuerySet(models.QuerySet):
     def active(self) -> EntityQuerySet:
         return self.filter(archived=False)
 
     def by_tag_or_id(self, tag_or_id: str) -> EntityQuerySet:
         return self.filter(models.Q(tag=tag_or_id) | models.Q(public_id=tag_or_id))
+
+    def in_any_group(self, groups: Iterable[str]) -> EntityQuerySet:
+        return self.filter(any_group_q(groups))
+
+    def owned_by_teams(self, team_tags: Iterable[str]) -> EntityQuerySet:
+        return self.filter(pk__in=team_owned_ids(team_tags))
 
 
 class Entity(models.Model):

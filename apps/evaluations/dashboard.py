@@ -6,6 +6,7 @@ Page selectors only: they read through the models and reuse the scoring helpers,
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -13,7 +14,7 @@ from django.db import connection
 from django.db.models import Avg, Count, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
-from apps.catalog.models import Entity, EntityOwner, OwnerKind
+from apps.catalog.models import Entity, EntityOwner, OwnerKind, any_group_q, team_owned_ids
 from apps.evaluations.models import EntityScore, EvaluationRun, RuleResult, RuleState, ScoreHistory
 from apps.evaluations.scoring import StateOfRule, next_rank, next_steps
 from apps.exemptions.models import ACTIVE_STATUSES, Exemption
@@ -141,10 +142,9 @@ def scorecard_scores(
     if entity_type:
         qs = qs.filter(entity__type=entity_type)
     if group:
-        # JSON text match on the quoted group name: works on SQLite and PostgreSQL alike.
-        qs = qs.filter(entity__groups__icontains=f'"{group}"')
+        qs = qs.filter(any_group_q([group], prefix="entity__"))
     if team:
-        qs = qs.filter(entity_id__in=EntityOwner.objects.filter(kind=OwnerKind.GROUP, name=team).values("entity_id"))
+        qs = qs.filter(entity_id__in=team_owned_ids([team]))
     if level == "none":
         qs = qs.filter(level__isnull=True)
     elif level:
@@ -276,7 +276,7 @@ def entity_report_cards(*, entity: Entity, user, now: datetime) -> list[EntityCa
         scorecard = score.scorecard
         rules = rules_by_card.get(scorecard.pk, [])
         items = []
-        states = []
+        states: dict[int, str] = {}
         for rule in rules:
             result = results.get(rule.id)
             state = result.state if result else None
@@ -300,21 +300,19 @@ def entity_report_cards(*, entity: Entity, user, now: datetime) -> list[EntityCa
                 )
             )
             if result is not None:
-                states.append(
-                    StateOfRule(rule.id, rule.weight, rule.level.rank if rule.level is not None else None, result.state)
-                )
-        level_ranks = sorted(
-            {r.level.rank for r in rules if r.level is not None} | ranks_by_card.get(scorecard.pk, set())
+                states[rule.id] = result.state
+        target, todo = rules_to_next_level(
+            rules,
+            states,
+            current=score.level.rank if score.level is not None else None,
+            level_ranks=ranks_by_card.get(scorecard.pk, set()),
         )
-        current = score.level.rank if score.level is not None else None
-        wanted = {s.rule_id for s in next_steps(states, current, level_ranks)}
-        target = next_rank(current, level_ranks)
         cards.append(
             EntityCard(
                 scorecard=scorecard,
                 score=score,
                 rules=items,
-                next_steps=[rule for rule in rules if rule.id in wanted],
+                next_steps=todo,
                 next_level_name=next(
                     (r.level.name for r in rules if r.level is not None and r.level.rank == target), None
                 ),
@@ -322,6 +320,21 @@ def entity_report_cards(*, entity: Entity, user, now: datetime) -> list[EntityCa
             )
         )
     return cards
+
+
+def rules_to_next_level(
+    rules: Sequence[Rule], states: Mapping[int, str], *, current: int | None, level_ranks: Iterable[int]
+) -> tuple[int | None, list[Rule]]:
+    """The rank of the level after `current` and the rules still to fix to reach it (DESIGN §6), in `rules`
+    order. `rules` have `level` loaded; `states` maps a rule id to its stored state (no entry: not applicable)."""
+    ranks = sorted(set(level_ranks) | {r.level.rank for r in rules if r.level is not None})
+    of_rules = [
+        StateOfRule(r.id, r.weight, r.level.rank if r.level is not None else None, states[r.id])
+        for r in rules
+        if r.id in states
+    ]
+    wanted = {s.rule_id for s in next_steps(of_rules, current, ranks)}
+    return next_rank(current, ranks), [r for r in rules if r.id in wanted]
 
 
 def _chart_data(points: list[ScoreHistory]) -> dict:

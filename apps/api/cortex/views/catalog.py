@@ -25,7 +25,7 @@ from apps.api.cortex.views.lookups import (
 )
 from apps.api.params import query_bool, query_list
 from apps.catalog.descriptors import entity_descriptor_document, parse_entity_descriptor
-from apps.catalog.models import CustomData, Entity, EntityOwner, OwnerKind
+from apps.catalog.models import CustomData, Entity, EntityOwner
 from apps.catalog.services import (
     custom_data_bulk_set,
     custom_data_delete,
@@ -296,14 +296,9 @@ class CatalogListView(CortexView):
             query_list(request, name) for name in ("groups", "owners", "types", "gitRepositories")
         )
         if groups:
-            any_group = Q()
-            for group in groups:
-                any_group |= Q(groups__icontains=f'"{group}"')
-            entities = entities.filter(any_group)
+            entities = entities.in_any_group(groups)
         if owners:
-            entities = entities.filter(
-                pk__in=EntityOwner.objects.filter(kind=OwnerKind.GROUP, name__in=owners).values("entity_id")
-            )
+            entities = entities.owned_by_teams(owners)
         if types:
             entities = entities.filter(type__in=[t.lower() for t in types])
         if repositories:

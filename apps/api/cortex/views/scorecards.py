@@ -31,10 +31,10 @@ from apps.api.cortex.views.lookups import (
     text_body,
 )
 from apps.api.params import iso, query_bool, query_list
-from apps.catalog.models import Entity, EntityOwner, OwnerKind
+from apps.catalog.models import Entity, EntityOwner
+from apps.evaluations.dashboard import rules_to_next_level
 from apps.evaluations.models import EntityScore, RuleResult, RunTrigger
 from apps.evaluations.runs import run_request, run_start
-from apps.evaluations.scoring import StateOfRule, next_rank, next_steps
 from apps.exemptions.models import ACTIVE_STATUSES, Exemption
 from apps.scorecards.models import Level, Rule, Scorecard
 from apps.scorecards.services import scorecard_apply_descriptor, scorecard_delete
@@ -67,16 +67,12 @@ class ScorecardListView(CortexView):
             # Search criteria match scorecards through their scores, so unevaluated ones are not found (as Cortex).
             matching = Entity.objects.all()
             if groups:
-                any_group = Q()
-                for group in groups:
-                    any_group |= Q(groups__icontains=f'"{group}"')
-                matching = matching.filter(any_group)
+                matching = matching.in_any_group(groups)
             if entities:
                 matching = matching.filter(Q(tag__in=entities) | Q(public_id__in=entities))
             if teams:
-                team_tags = Entity.objects.filter(Q(tag__in=teams) | Q(public_id__in=teams)).values("tag")
-                matching = matching.filter(
-                    pk__in=EntityOwner.objects.filter(kind=OwnerKind.GROUP, name__in=team_tags).values("entity_id")
+                matching = matching.owned_by_teams(
+                    Entity.objects.filter(Q(tag__in=teams) | Q(public_id__in=teams)).values("tag")
                 )
             scorecards = scorecards.filter(
                 pk__in=EntityScore.objects.filter(entity__in=matching).values("scorecard_id")
@@ -311,24 +307,13 @@ class NextStepsView(CortexView):
             # Not evaluated yet: nothing is known about it, so nothing is claimed.
             return Response({"nextSteps": []})
         levels = {lv.rank: lv for lv in Level.objects.filter(scorecard=scorecard)}
-        rules = {r.pk: r for r in Rule.objects.filter(scorecard=scorecard).select_related("level")}
-        states = [
-            StateOfRule(
-                r.rule_id,
-                rules[r.rule_id].weight,
-                rule_level.rank if (rule_level := rules[r.rule_id].level) is not None else None,
-                r.state,
-            )
-            for r in RuleResult.objects.filter(scorecard=scorecard, entity=entity).only("rule_id", "state")
-            if r.rule_id in rules
-        ]
-        current = score.level.rank if score.level is not None else None
-        target = next_rank(current, sorted(levels))
+        rules = list(Rule.objects.filter(scorecard=scorecard).select_related("level").order_by("position", "id"))
+        states = dict(RuleResult.objects.filter(scorecard=scorecard, entity=entity).values_list("rule_id", "state"))
+        target, todo = rules_to_next_level(
+            rules, states, current=score.level.rank if score.level is not None else None, level_ranks=levels
+        )
         if target is None:
             return Response({"nextSteps": []})
-        todo = sorted(
-            (rules[s.rule_id] for s in next_steps(states, current, sorted(levels))), key=lambda r: (r.position, r.pk)
-        )
         return Response(
             {
                 "nextSteps": [
