@@ -12,6 +12,9 @@ PORT ?= 8000
 CHROMIUM := /usr/bin/chromium
 # Celery worker processes started by `make run`.
 WORKERS ?= 2
+# `make run DEMO=0` starts on the database as it is: no demo data, no first evaluation, no demo logins.
+DEMO ?= 1
+WITH_DEMO = $(filter-out 0,$(DEMO))
 
 .PHONY: run test install lint typecheck format demo clean bench bench-workers
 
@@ -25,13 +28,15 @@ $(STAMP): pyproject.toml Makefile
 
 install: $(STAMP)
 
-# The web server, a Celery worker and Celery beat, together: Ctrl-C (or any of them exiting) stops all three.
+# The web server, a Celery worker and Celery beat, together: Ctrl-C (or SIGINT/SIGTERM to make), or any of
+# them exiting, stops all three. `exec`, so make's own child is the launcher: --watch-parent lets it see
+# the signals make does not pass on (see scripts/run_all.py).
 run: install
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py load_demo --if-empty
-	$(PY) manage.py evaluate
-	@$(PY) manage.py demo_login --host $(HOST) --port $(PORT)
-	exec $(PY) scripts/run_all.py --host $(HOST) --port $(PORT) --concurrency $(WORKERS)
+	$(if $(WITH_DEMO),$(PY) manage.py load_demo --if-empty)
+	$(if $(WITH_DEMO),$(PY) manage.py evaluate)
+	@$(if $(WITH_DEMO),$(PY) manage.py demo_login --host $(HOST) --port $(PORT))
+	exec $(PY) scripts/run_all.py --watch-parent --host $(HOST) --port $(PORT) --concurrency $(WORKERS)
 
 test: install
 	@# Browser tests (tests/e2e) drive Debian's Chromium; Playwright never downloads one.

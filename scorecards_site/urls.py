@@ -17,5 +17,6 @@ urlpatterns = [
 ]
 
 # API paths answer unknown routes and crashes in their vendor's JSON shape; other paths get Django's pages.
+handler400 = "apps.api.errors.bad_request"
 handler404 = "apps.api.errors.page_not_found"
 handler500 = "apps.api.errors.server_error"

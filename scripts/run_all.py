@@ -1,14 +1,28 @@
 """Run the product's three processes together and stop them together: the web server, a Celery
 worker and Celery beat (`make run` calls this after migrating and loading the demo data).
 
-    .venv/bin/python scripts/run_all.py [--host 127.0.0.1] [--port 8000] [--concurrency 2]
+    .venv/bin/python scripts/run_all.py [--host 127.0.0.1] [--port 8000] [--concurrency 2] [--watch-parent]
 
 Each process runs in a session (and so a process group) of its own and its output is shown with its
 name in front. Ctrl-C or SIGTERM, or any one of the three exiting, stops all of them: SIGTERM to each
 (Celery finishes the tasks it is running, runserver's autoreloader takes its child down), then,
 after --grace seconds, SIGKILL to whatever is left in their process groups (a second Ctrl-C does that
-at once). The launcher exits with the status of the process that stopped first, or 128 + the signal
-it was stopped by. On Linux the three also get SIGTERM should the launcher itself be killed outright.
+at once). On Linux the three also get SIGTERM should the launcher itself be killed outright.
+
+Why --watch-parent (`make run` passes it; the Makefile execs us, so our parent is make itself):
+GNU make passes SIGTERM on to its running recipe but not SIGINT, SIGHUP or SIGQUIT. On those it resets
+the signal to its default action, waits for the recipe to end, and only then raises the signal on itself
+again; so `kill -INT <make's pid>` alone would leave the three running and make waiting for ever. No
+signal reaches us, but the reset shows in /proc/<make's pid>/status: the signal leaves SigCgt (or sits
+in SigPnd/ShdPnd a moment before). The launcher polls that, with its other work, every 0.2 s; it also
+stops when make is gone (killed outright). Without /proc (not Linux) only the latter is noticed; the
+terminal's Ctrl-C still reaches us directly, as it reaches the whole foreground process group.
+
+Exit status: 0 when we stopped because we were asked to (a signal to us or to make), since make then
+prints no `*** Error 130` line and, if make got the signal, it raises it on itself anyway, so the shell
+still learns of the interruption. Otherwise, when one of the three exited on its own, its status
+(128 + the signal if it was killed), and 1 if that was 0: the product stopped unasked, which `make run`
+must report as the failure it is.
 
 Standard library only, so it runs wherever the project's virtualenv does.
 """
@@ -65,10 +79,58 @@ def _die_with_parent(parent_pid: int):
     return preexec
 
 
+# Signals on which GNU make waits for its recipe to end and then dies (SIGQUIT: exits 2).
+MAKE_FATAL_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+
+
+def _bit(sig: int) -> int:
+    return 1 << (sig - 1)
+
+
+class ParentWatch:
+    """Notices the parent make getting a fatal signal (see the module's docstring) or going away."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        status = self._status()
+        caught = int(status.get("SigCgt", "0"), 16) if status else 0
+        # Only signals make catches now: one it ignores (a make started in the background ignores SIGINT)
+        # changes nothing, and one it already left at its default kills it, so it is gone and noticed as such.
+        self.watched = [sig for sig in MAKE_FATAL_SIGNALS if caught & _bit(sig)]
+
+    def _status(self) -> dict[str, str] | None:
+        try:
+            text = Path(f"/proc/{self.pid}/status").read_text()
+        except OSError:
+            return None
+        return {key: value.strip() for key, _, value in (line.partition(":") for line in text.splitlines())}
+
+    def news(self) -> str | None:
+        """Why we must stop, or None."""
+        gone = f"make (pid {self.pid}) is gone"
+        if os.getppid() != self.pid:  # it died and we were handed to another parent
+            return gone
+        if not self.watched:
+            return None
+        status = self._status()
+        if status is None or status.get("State", "").startswith(("Z", "X")):
+            return gone
+        try:
+            caught = int(status["SigCgt"], 16)
+            pending = int(status["SigPnd"], 16) | int(status["ShdPnd"], 16)
+        except (KeyError, ValueError):
+            return None
+        for sig in self.watched:
+            if not caught & _bit(sig) or pending & _bit(sig):
+                return f"make got {sig.name}"
+        return None
+
+
 class Launcher:
-    def __init__(self, children: list[Child], grace: float) -> None:
+    def __init__(self, children: list[Child], grace: float, parent: ParentWatch | None = None) -> None:
         self.children = children
         self.grace = grace
+        self.parent = parent
         self.selector = selectors.DefaultSelector()
         self.signalled: int | None = None
         self.force = False
@@ -160,17 +222,21 @@ class Launcher:
         status = 0
         try:
             self.start()
-            while self.signalled is None:
-                self.pump(0.2)
+            while True:
+                if self.signalled is not None:
+                    self.say(f"got {signal.Signals(self.signalled).name}: stopping everything")
+                    break
+                news = self.parent.news() if self.parent is not None else None
+                if news is not None:
+                    self.say(f"{news}: stopping everything")
+                    break
                 exited = [child for child in self.children if child.process.poll() is not None]
                 if exited:
                     code = exited[0].process.returncode
-                    status = 128 - code if code < 0 else code
+                    status = (128 - code if code < 0 else code) or 1
                     self.say(f"{exited[0].name} exited with status {code}: stopping the others")
                     break
-            else:
-                status = 128 + self.signalled
-                self.say(f"got {signal.Signals(self.signalled).name}: stopping everything")
+                self.pump(0.2)
         finally:
             started = [child for child in self.children if child.process is not None]
             self.children = started
@@ -186,8 +252,15 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=2, help="Celery worker processes (default 2)")
     parser.add_argument("--loglevel", default="INFO", help="Celery log level (default INFO)")
     parser.add_argument("--grace", type=float, default=15.0, help="seconds to wait before SIGKILL (default 15)")
+    parser.add_argument(
+        "--watch-parent",
+        action="store_true",
+        help="our parent is make (`make run`): stop when it gets SIGINT/SIGTERM/SIGHUP/SIGQUIT or goes away",
+    )
     args = parser.parse_args()
-    launcher = Launcher(commands(args.host, args.port, args.concurrency, args.loglevel), grace=args.grace)
+    parent = ParentWatch(os.getppid()) if args.watch_parent else None
+    children = commands(args.host, args.port, args.concurrency, args.loglevel)
+    launcher = Launcher(children, grace=args.grace, parent=parent)
     return launcher.run()
 
 

@@ -5,6 +5,7 @@ drives Debian's Chromium (/usr/bin/chromium) through Playwright; no browser is d
 
     make run &                                   # the demo: admin/admin, http://127.0.0.1:8000
     .venv/bin/python scripts/screenshots.py [--base-url URL] [--username U] [--password P] [--only home badge]
+    .venv/bin/python scripts/screenshots.py --phone     # 390×844: phone-home.png, phone-menu.png (open), ...
 
 The scorecard shown is the first on the home page, the entity the first in the exemptions inbox (or
 on that scorecard's page), the campaign the demo's tier-1 campaign (else the first in the campaign
@@ -36,6 +37,9 @@ VIEWPORT = {"width": 1280, "height": 800}
 NAMES = [
     "home", "scorecard", "entity", "exemptions", "birds-eye", "executive", "progress", "badge", "campaign", "api-docs",
 ]  # fmt: skip
+PHONE_VIEWPORT = {"width": 390, "height": 844}
+# --phone captures these, into phone-<file>.png; "menu" is the home page with the navigation menu open.
+PHONE_FILES = {"home": "home", "menu": "menu", "exemptions": "inbox", "entity": "report-card"}
 DEMO_CAMPAIGN = "tier1-runbook-oncall"  # load_demo's campaign with a scope and a progress history
 
 
@@ -64,7 +68,8 @@ def sign_in(page, username: str, password: str) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("button", name="Sign out").wait_for()
+    # Attached, not visible: on a phone the sign-out button is in the folded menu.
+    page.locator("form[action$='/logout/']").wait_for(state="attached")
 
 
 def badge_page(base_url: str, scorecards: list[str], entity: str) -> str:
@@ -121,15 +126,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scorecard", help="scorecard tag (default: the first on the home page)")
     parser.add_argument("--entity", help="entity tag (default: the first on the scorecard's page)")
     parser.add_argument("--campaign", help=f"campaign key (default: {DEMO_CAMPAIGN}, else the first campaign)")
-    parser.add_argument("--only", nargs="+", choices=NAMES, help="capture only these")
+    parser.add_argument("--only", nargs="+", choices=[*NAMES, "menu"], help="capture only these")
+    parser.add_argument(
+        "--phone", action="store_true", help=f"390×844, as a phone: phone-*.png of {', '.join(PHONE_FILES)}"
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    wanted = args.only or NAMES
+    wanted = args.only or (list(PHONE_FILES) if args.phone else NAMES)
+    file_of = {name: f"phone-{PHONE_FILES.get(name, name)}" if args.phone else name for name in wanted}
     results: dict[str, str] = {}
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=args.chromium, headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(base_url=args.base_url, viewport=VIEWPORT, device_scale_factor=1)
+        viewport = PHONE_VIEWPORT if args.phone else VIEWPORT
+        context = browser.new_context(base_url=args.base_url, viewport=viewport, device_scale_factor=1)
         context.set_default_timeout(20_000)
         page = context.new_page()
         sign_in(page, args.username, args.password)
@@ -156,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
 
         paths = {
             "home": "/",
+            "menu": "/",
             "scorecard": scorecard and f"/scorecards/{scorecard}/",
             "entity": entity_path,
             "exemptions": "/exemptions/",
@@ -170,9 +181,15 @@ def main(argv: list[str] | None = None) -> int:
         # The campaign page opens with its guidance; the progress bar and chart are the part worth showing.
         headings = {"campaign": "Progress"}
         for name in wanted:
-            out = args.out / f"{name}.png"
+            out = args.out / f"{file_of[name]}.png"
             try:
-                if name == "badge":
+                if name == "menu":
+                    page.goto(paths[name], wait_until="networkidle")
+                    page.locator("header nav details > summary").click()
+                    page.wait_for_timeout(500)  # let the summary's chevron finish turning
+                    page.screenshot(path=str(out))
+                    results[name] = "ok"
+                elif name == "badge":
                     if not (scorecard and entity):
                         results[name] = "missing (no scorecard or entity found)"
                         continue
@@ -194,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         browser.close()
 
     for name in wanted:
-        where = f" -> {args.out / f'{name}.png'}" if results[name] == "ok" else ""
+        where = f" -> {args.out / f'{file_of[name]}.png'}" if results[name] == "ok" else ""
         say(f"{name:<11} {results[name]}{where}")
     return 1 if any(result.startswith("failed") for result in results.values()) else 0
 

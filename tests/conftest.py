@@ -28,3 +28,20 @@ def postgres_only():
 
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (set DATABASE_URL)")
+
+
+@pytest.fixture
+def tasks_run():
+    """Names and arguments of the Celery tasks that ran eagerly during the test, in order."""
+    from celery.signals import task_prerun
+
+    ran: list[tuple[str, tuple]] = []
+
+    def record(sender=None, args=None, **_):
+        ran.append((sender.name.rsplit(".", 1)[-1], tuple(args or ())))
+
+    task_prerun.connect(record, weak=False)
+    try:
+        yield ran
+    finally:
+        task_prerun.disconnect(record)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from datetime import timedelta
 
@@ -51,6 +52,11 @@ def api_key_create(*, user: User, name: str) -> tuple[ApiKey, str]:
     raw = KEY_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey.objects.create(user=user, name=name, prefix=raw[:12], last4=raw[-4:], digest=_digest(raw))
     return key, raw
+
+
+def api_key_matches(*, key: ApiKey, raw: str) -> bool:
+    """Whether `raw` is the clear text of `key` (compared in constant time)."""
+    return hmac.compare_digest(key.digest, _digest(raw))
 
 
 def api_key_revoke(*, key_id: int, by: User) -> ApiKey:

@@ -104,6 +104,17 @@ def page_not_found(request: HttpRequest, exception=None):
     return response or defaults.page_not_found(request, exception)
 
 
+def bad_request(request: HttpRequest, exception=None):
+    """A request refused before any view (e.g. NUL characters in the URL). A SuspiciousOperation's own text
+    (say, about ALLOWED_HOSTS) is for the log, not the client."""
+    from django.core.exceptions import BadRequest
+    from django.views import defaults
+
+    message = str(exception) if isinstance(exception, BadRequest) and str(exception) else "Bad request."
+    response = _render(request, Failure(400, message))
+    return response or defaults.bad_request(request, exception)
+
+
 def server_error(request: HttpRequest):
     from django.views import defaults
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.views.generic import ListView, TemplateView
 
@@ -17,12 +16,13 @@ from apps.campaigns.selectors import (
     progress_summary,
 )
 from apps.core.markdown import render_markdown
+from apps.core.pagination import NearestPageMixin, paginate
 from apps.core.views import ReadAccessMixin
 
 ENTITIES_PER_PAGE = 50
 
 
-class CampaignListView(ReadAccessMixin, ListView):
+class CampaignListView(ReadAccessMixin, NearestPageMixin, ListView):
     template_name = "campaigns/list.html"
     context_object_name = "campaigns"
     paginate_by = 50
@@ -48,7 +48,7 @@ class CampaignDetailView(ReadAccessMixin, TemplateView):
         progress = progress_summary(rows)
         show = self.request.GET.get("show", "failing")
         shown = [row for row in rows if row[ROW_FAILING]] if show == "failing" else rows
-        page = Paginator(shown, ENTITIES_PER_PAGE).get_page(self.request.GET.get("page"))
+        page = paginate(self.request, shown, ENTITIES_PER_PAGE)
         page.object_list = entity_progress(page.object_list)
         action_items_attach(campaign=campaign, entities=page.object_list)
         # Each rule's failure message is rendered once, not once per failing entity.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TypedDict
 
 from django.contrib import admin
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
 
@@ -18,6 +18,7 @@ from apps.catalog.models import (
     EntityParent,
     OwnerKind,
 )
+from apps.core.score_inputs import score_inputs_changed
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -90,11 +91,8 @@ class EntityAdmin(admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change) -> None:
         super().save_related(request, form, formsets, change)
-        # The admin is an interface: after an edit, re-score the entity on every scorecard.
-        from apps.evaluations.tasks import evaluate_entity
-
-        entity_id = form.instance.pk
-        transaction.on_commit(lambda: evaluate_entity.delay(entity_id))
+        # Fields and inlines (owners, links, custom data, packages) were written directly: announce them.
+        score_inputs_changed(entity_ids=[form.instance.pk], why=f"entity {form.instance.tag} edited in the admin")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Entity]:
         # One extra query for the whole page's owner teams, instead of one per row.
@@ -110,8 +108,28 @@ class EntityAdmin(admin.ModelAdmin):
         return ", ".join(owner.name for owner in obj.team_owners)
 
 
+class EntityPartAdmin(admin.ModelAdmin):
+    """Owners, parents, links, custom data and packages edited on their own pages are inputs of their
+    entity's scores: every save and delete (one or a selection) announces the entities it touched."""
+
+    def save_model(self, request, obj, form, change) -> None:
+        previous = type(obj).objects.filter(pk=obj.pk).values_list("entity_id", flat=True).first() if change else None
+        super().save_model(request, obj, form, change)
+        score_inputs_changed(entity_ids={obj.entity_id, previous or obj.entity_id}, why="catalog edited in the admin")
+
+    def delete_model(self, request, obj) -> None:
+        entity_id = obj.entity_id
+        super().delete_model(request, obj)
+        score_inputs_changed(entity_ids=[entity_id], why="catalog edited in the admin")
+
+    def delete_queryset(self, request, queryset) -> None:
+        entity_ids = set(queryset.values_list("entity_id", flat=True))
+        super().delete_queryset(request, queryset)
+        score_inputs_changed(entity_ids=entity_ids, why="catalog edited in the admin")
+
+
 @admin.register(EntityOwner)
-class EntityOwnerAdmin(admin.ModelAdmin):
+class EntityOwnerAdmin(EntityPartAdmin):
     list_display = ("entity", "kind", "name", "team", "email")
     list_filter = ("kind",)
     list_select_related = ("entity", "team")
@@ -120,7 +138,7 @@ class EntityOwnerAdmin(admin.ModelAdmin):
 
 
 @admin.register(EntityParent)
-class EntityParentAdmin(admin.ModelAdmin):
+class EntityParentAdmin(EntityPartAdmin):
     list_display = ("entity", "tag", "parent")
     list_select_related = ("entity", "parent")
     search_fields = ("entity__tag", "tag")
@@ -128,7 +146,7 @@ class EntityParentAdmin(admin.ModelAdmin):
 
 
 @admin.register(EntityLink)
-class EntityLinkAdmin(admin.ModelAdmin):
+class EntityLinkAdmin(EntityPartAdmin):
     formfield_overrides = _URL_FIELDS
     list_display = ("entity", "name", "type", "url")
     list_filter = ("type",)
@@ -138,7 +156,7 @@ class EntityLinkAdmin(admin.ModelAdmin):
 
 
 @admin.register(CustomData)
-class CustomDataAdmin(admin.ModelAdmin):
+class CustomDataAdmin(EntityPartAdmin):
     list_display = ("entity", "key", "value", "source", "updated_at")
     list_filter = ("source", "key")
     list_select_related = ("entity",)
@@ -148,7 +166,7 @@ class CustomDataAdmin(admin.ModelAdmin):
 
 
 @admin.register(EntityPackage)
-class EntityPackageAdmin(admin.ModelAdmin):
+class EntityPackageAdmin(EntityPartAdmin):
     """Also answers "who still runs Django 3.2?": filter by name, search by version."""
 
     list_display = ("entity", "name", "version", "manager")

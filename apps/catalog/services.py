@@ -21,6 +21,7 @@ from apps.catalog.models import (
     OwnerKind,
 )
 from apps.core.errors import NotFoundError, Problem, ValidationFailed
+from apps.core.score_inputs import score_inputs_batch, score_inputs_changed
 
 _ENTITY_FIELDS = ("name", "type", "description", "groups", "git", "git_url", "oncall", "slos", "archived")
 
@@ -118,6 +119,7 @@ def entity_apply(*, spec: EntitySpec) -> tuple[Entity, str]:
     if entity.type == "team":
         EntityOwner.objects.filter(kind=OwnerKind.GROUP, name=entity.tag, team__isnull=True).update(team=entity)
     EntityParent.objects.filter(tag=entity.tag, parent__isnull=True).update(parent=entity)
+    score_inputs_changed(entity_ids=[entity.pk], why=f"entity {entity.tag} {'created' if created else 'updated'}")
     return entity, "created" if created else "updated"
 
 
@@ -160,7 +162,15 @@ def descriptor_files(paths: list[str | Path]) -> list[Path]:
 
 
 def catalog_import(*, paths: list[str | Path], dry_run: bool = False) -> ImportReport:
-    """Apply every descriptor found; each file is all-or-nothing, and a bad file does not stop the others."""
+    """Apply every descriptor found; each file is all-or-nothing, and a bad file does not stop the others.
+
+    The entities that changed are re-scored together once the import ends (one announcement).
+    """
+    with score_inputs_batch():
+        return _catalog_import(paths=paths, dry_run=dry_run)
+
+
+def _catalog_import(*, paths: list[str | Path], dry_run: bool) -> ImportReport:
     report = ImportReport()
     for path in descriptor_files(paths):
         try:
@@ -208,6 +218,7 @@ def custom_data_set(*, entity: Entity, key: str, value: Any, description: str = 
     row, _ = CustomData.objects.update_or_create(
         entity=entity, key=key, defaults={"value": value, "description": description, "source": CustomDataSource.API}
     )
+    score_inputs_changed(entity_ids=[entity.pk], why=f"custom data {key} set on {entity.tag}")
     return row
 
 
@@ -218,6 +229,8 @@ def custom_data_delete(*, entity: Entity, key: str, force: bool = False) -> None
     if not force:
         rows = rows.filter(source=CustomDataSource.API)
     deleted, _ = rows.delete()
+    if deleted:
+        score_inputs_changed(entity_ids=[entity.pk], why=f"custom data {key} deleted from {entity.tag}")
     if not deleted:
         defined = CustomData.objects.filter(entity=entity, key=key).exists()
         if defined:
@@ -229,12 +242,18 @@ def custom_data_delete(*, entity: Entity, key: str, force: bool = False) -> None
         raise NotFoundError(f"entity {entity.tag!r} has no custom data key {key!r}")
 
 
-@transaction.atomic
 def custom_data_bulk_set(
     *, values: dict[str, list[tuple[str, Any, str]]], force: bool = False
 ) -> dict[str, list[CustomData]]:
     """Set (key, value, description) items on many entities, named by tag or id: all of them or, on any
-    refusal (an unknown entity, a descriptor's key without `force`), none."""
+    refusal (an unknown entity, a descriptor's key without `force`), none. The entities are announced
+    for re-scoring together."""
+    with score_inputs_batch():
+        return _custom_data_bulk_set(values=values, force=force)
+
+
+@transaction.atomic
+def _custom_data_bulk_set(*, values: dict[str, list[tuple[str, Any, str]]], force: bool) -> dict[str, list[CustomData]]:
     entities = {}
     for tag_or_id in values:
         entity = Entity.objects.by_tag_or_id(tag_or_id).first()
@@ -266,14 +285,12 @@ def _set_archived(*, tag_or_id: str, archived: bool) -> tuple[Entity, bool]:
 
 @transaction.atomic
 def entity_archive(*, tag_or_id: str) -> tuple[Entity, bool]:
-    """Archive an entity: it leaves every scorecard at once (its scores and rule results are removed, as a full
-    run does for archived entities) and is no longer evaluated. Returns (entity, changed)."""
-    from apps.evaluations.models import EntityScore, RuleResult
-
+    """Archive an entity: once committed it leaves every scorecard (the evaluation side removes its scores
+    and rule results, as a full run does for archived entities) and is no longer evaluated. Returns
+    (entity, changed)."""
     entity, changed = _set_archived(tag_or_id=tag_or_id, archived=True)
     if changed:
-        EntityScore.objects.filter(entity=entity).delete()
-        RuleResult.objects.filter(entity=entity).delete()
+        score_inputs_changed(entity_ids=[entity.pk], why=f"entity {entity.tag} archived")
     return entity, changed
 
 
@@ -282,8 +299,5 @@ def entity_unarchive(*, tag_or_id: str) -> tuple[Entity, bool]:
     """Unarchive an entity; once committed it is evaluated on every published scorecard again."""
     entity, changed = _set_archived(tag_or_id=tag_or_id, archived=False)
     if changed:
-        from apps.evaluations.tasks import evaluate_entity
-
-        entity_id = entity.pk
-        transaction.on_commit(lambda: evaluate_entity.delay(entity_id))
+        score_inputs_changed(entity_ids=[entity.pk], why=f"entity {entity.tag} unarchived")
     return entity, changed

@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class EvaluationsConfig(AppConfig):
     name = "apps.evaluations"
     label = "evaluations"
+
+    def ready(self) -> None:
+        # The one listener of score-input announcements (apps.core.score_inputs): lower apps announce, we re-score.
+        from apps.core.score_inputs import listen
+        from apps.evaluations.rescoring import on_score_inputs_changed
+
+        listen(on_score_inputs_changed)

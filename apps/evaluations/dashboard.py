@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404
 from apps.catalog.models import Entity, EntityOwner, OwnerKind, any_group_q, team_owned_ids
 from apps.evaluations.models import EntityScore, EvaluationRun, RuleResult, RuleState, ScoreHistory
 from apps.evaluations.scoring import StateOfRule, next_rank, next_steps
-from apps.exemptions.models import ACTIVE_STATUSES, Exemption
+from apps.exemptions.models import ACTIVE_STATUSES, Exemption, ExemptionStatus, time_left_label
 from apps.scorecards.models import Level, Rule, Scorecard
 
 HISTORY_DAYS = 90
@@ -68,7 +68,8 @@ def home_cards(*, user) -> list[HomeCard]:
         Scorecard.objects.visible_to(user)
         .annotate(
             entity_count=Count("scores", distinct=True),
-            average=Avg("scores__percentage"),
+            # Entities with nothing scored (total possible 0) have no percentage; they would read as 0%.
+            average=Avg("scores__percentage", filter=Q(scores__total_possible__gt=0)),
             last_evaluated=Max("scores__evaluated_at"),
             last_run_id=latest_run_id,
         )
@@ -216,7 +217,7 @@ class CardRule:
     message: str
     upcoming: bool
     exemption: Exemption | None
-    days_left: int | None
+    time_left: str  # of an approved exemption: "30 days left", "expires today", "until revoked"; else ""
     can_request: bool
 
 
@@ -282,9 +283,9 @@ def entity_report_cards(*, entity: Entity, user, now: datetime) -> list[EntityCa
             state = result.state if result else None
             exemption = latest_exemption.get(rule.id)
             active = exemption is not None and exemption.status in ACTIVE_STATUSES
-            days_left = None
-            if exemption is not None and exemption.end_date and exemption.status == "APPROVED":
-                days_left = max(0, (exemption.end_date - now).days)
+            time_left = ""
+            if exemption is not None and exemption.status == ExemptionStatus.APPROVED:
+                time_left = time_left_label(exemption.end_date, now=now)
             items.append(
                 CardRule(
                     rule=rule,
@@ -293,7 +294,7 @@ def entity_report_cards(*, entity: Entity, user, now: datetime) -> list[EntityCa
                     message=result.message if result else "",
                     upcoming=bool(rule.effective_from and rule.effective_from > now),
                     exemption=exemption,
-                    days_left=days_left,
+                    time_left=time_left,
                     can_request=bool(
                         may_request and scorecard.exemptions_enabled and state in REQUESTABLE_STATES and not active
                     ),
@@ -338,12 +339,16 @@ def rules_to_next_level(
 
 
 def _chart_data(points: list[ScoreHistory]) -> dict:
-    """Chart.js data: labels, percentages and where the scorecard definition changed."""
+    """Chart.js data: labels, percentages and where the scorecard definition changed.
+
+    A point where nothing was scored (every rule skipped or not yet in effect: total possible 0) has no
+    percentage: its value is None, a gap in the line, not a fall to 0.
+    """
     data: dict = {"labels": [], "values": [], "versionChanged": [], "versions": []}
     previous = None
     for point in points:
         data["labels"].append(point.recorded_at.strftime("%Y-%m-%d %H:%M"))
-        data["values"].append(round(point.percentage * 100, 1))
+        data["values"].append(round(point.percentage * 100, 1) if point.total_possible else None)
         data["versions"].append(point.scorecard_version)
         data["versionChanged"].append(previous is not None and point.scorecard_version != previous)
         previous = point.scorecard_version

@@ -95,6 +95,7 @@ class RunTrigger(models.TextChoices):
     DESCRIPTOR = "descriptor", "Descriptor applied"
     MANUAL = "manual", "Manual"
     API = "api", "API"
+    CHANGE = "change", "Inputs changed"
 
 
 class EvaluationRunQuerySet(models.QuerySet):
@@ -220,3 +221,27 @@ class ScoreHistory(models.Model):
     @property
     def percentage(self) -> float:
         return self.score / self.total_possible if self.total_possible else 0.0
+
+
+class PendingRescore(models.Model):
+    """A change to a score's inputs not yet re-scored: written by the listener of `score_inputs_changed`,
+    taken (locked and deleted) by the coalescing flush, which turns many of them into a few tasks.
+
+    No entity means every entity on the scorecard; no scorecard means every published scorecard.
+    `rerun` False: only exemptions changed, so stored results are re-scored without running expressions.
+    """
+
+    entity = models.ForeignKey("catalog.Entity", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    scorecard = models.ForeignKey(
+        "scorecards.Scorecard", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    rerun = models.BooleanField(default=True)
+    why = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["scorecard"], name="pending_rescore_scorecard")]
+
+    def __str__(self) -> str:
+        return f"re-score {self.entity_id or 'all'} on {self.scorecard_id or 'all'}: {self.why}"

@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -20,6 +19,7 @@ from django.utils import timezone
 
 from apps.catalog.models import Entity
 from apps.core.errors import ApplicationError
+from apps.core.score_inputs import score_inputs_changed
 from apps.evaluations.engine import EntityEvaluation, ScorecardPlan, evaluate_entity, rescore
 from apps.evaluations.models import EntityScore, RuleOutcome, RuleResult, ScoreHistory
 from apps.evaluations.selectors import entity_facts_bulk, exempt_rules_bulk, outcomes_bulk
@@ -156,7 +156,7 @@ def store_evaluations(
     previous = {
         row[0]: row[1:]
         for row in EntityScore.objects.filter(scorecard_id=scorecard_id, entity_id__in=entity_ids).values_list(
-            "entity_id", "score", "level__rank", "history_at"
+            "entity_id", "score", "level__rank", "history_at", "total_possible"
         )
     }
     today = now.astimezone(UTC).date()
@@ -179,7 +179,9 @@ def store_evaluations(
                     scorecard_version=plan.version,
                 )
             )
-        if old is not None and (summary.score < old[0] or _dropped(old[1], summary.level_rank)):
+        # Nothing scored (total possible 0: every rule skipped or not yet effective), before or now, is no drop.
+        fell = old is not None and (summary.score < old[0] or _dropped(old[1], summary.level_rank))
+        if fell and old is not None and old[3] > 0 and summary.total_possible > 0:
             outcome.drops.append(
                 {"entity": entity_id, "score": [old[0], summary.score], "level": [old[1], summary.level_rank]}
             )
@@ -290,22 +292,6 @@ def entity_rescore(*, entity_id: int, scorecard_id: int, now: datetime | None = 
     return score
 
 
-def entity_evaluate_everywhere(*, entity_id: int, now: datetime | None = None) -> int:
-    """Evaluate one entity against every published scorecard (after its descriptor or custom data changed).
-
-    Returns how many scorecards were evaluated. Runs outside the run machinery: it touches one entity.
-    An archived entity is not scored (as in a full run), so a late task for it changes nothing.
-    """
-    now = now or timezone.now()
-    if not Entity.objects.active().filter(pk=entity_id).exists():
-        return 0
-    count = 0
-    for scorecard in Scorecard.objects.published():
-        evaluate_chunk(plan=plan_for(scorecard), entity_ids=[entity_id], now=now)
-        count += 1
-    return count
-
-
 def score_history_prune(*, now: datetime | None = None) -> int:
     """Delete history points older than SCORE_HISTORY_RETENTION_DAYS; returns how many."""
     now = now or timezone.now()
@@ -377,10 +363,9 @@ def outcomes_push(*, results: Sequence[OutcomeInput]) -> OutcomesPushResult:
     a conflict (its state is evaluated, not pushed), an entity tag used by another type is refused.
     Entities that do not exist yet are created (type and tag, name = tag). Within one push the last
     outcome for a (rule, entity) wins. Idempotent: pushing the same outcomes again writes nothing and
-    enqueues nothing. After commit, each entity with a new or changed outcome gets an `evaluate_entity`
-    task (ids only), which writes its rule results, score and a score-history point.
+    enqueues nothing. After commit, each (entity, scorecard) with a new or changed outcome is announced
+    for re-scoring, which writes its rule results, score and a score-history point on the workers.
     """
-    from apps.evaluations.tasks import evaluate_entity as evaluate_entity_task
     from apps.scorecards.models import Rule
 
     if not results:
@@ -443,8 +428,12 @@ def outcomes_push(*, results: Sequence[OutcomeInput]) -> OutcomesPushResult:
         .order_by("id")
         if (outcome.rule_id, outcome.entity_id) in wanted
     ]
-    for entity_pk in sorted({entity_pk for _, entity_pk in changed}):
-        transaction.on_commit(partial(evaluate_entity_task.delay, entity_pk))
+    scorecard_of_rule = {outcome.rule_id: outcome.rule.scorecard_id for outcome in stored}
+    by_scorecard: dict[int, set[int]] = {}
+    for rule_pk, entity_pk in changed:
+        by_scorecard.setdefault(scorecard_of_rule[rule_pk], set()).add(entity_pk)
+    for scorecard_pk, entity_pks_changed in sorted(by_scorecard.items()):
+        score_inputs_changed(entity_ids=entity_pks_changed, scorecard_ids=[scorecard_pk], why="rule outcomes pushed")
     return OutcomesPushResult(
         outcomes=stored, total_received=len(results), total_updated=len(changed), entities_created=created
     )

@@ -10,6 +10,27 @@ from django.db import OperationalError
 logger = logging.getLogger(__name__)
 
 
+@shared_task(ignore_result=True, acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def rescore_flush() -> None:
+    """Turn every pending change of a score's inputs into a few tasks (see apps.evaluations.rescoring)."""
+    from django.core.cache import cache
+
+    from apps.evaluations.rescoring import FLUSH_FLAG, rescore_pending
+
+    # Cleared first: a change recorded from now on schedules a flush of its own, so none waits unseen.
+    cache.delete(FLUSH_FLAG)
+    if rescore_pending().more:
+        rescore_flush.delay()
+
+
+@shared_task(ignore_result=True, acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def rescore_entities(scorecard_id: int, entity_ids: list[int]) -> None:
+    """Evaluate a chunk of entities on one scorecard after their inputs changed."""
+    from apps.evaluations.rescoring import entities_rescore
+
+    entities_rescore(scorecard_id=scorecard_id, entity_ids=entity_ids)
+
+
 @shared_task(
     ignore_result=True,
     acks_late=True,
@@ -17,19 +38,11 @@ logger = logging.getLogger(__name__)
     retry_backoff=True,
     max_retries=5,
 )
-def rescore_entity(entity_id: int, scorecard_id: int) -> None:
-    """Re-apply exemptions to one entity's stored results (after an exemption transition)."""
-    from apps.evaluations.services import entity_rescore
+def rescore_exemptions(pairs: list[list[int]]) -> None:
+    """Re-apply exemptions to stored results of (entity, scorecard) pairs (after exemption transitions)."""
+    from apps.evaluations.rescoring import exemptions_rescore
 
-    entity_rescore(entity_id=entity_id, scorecard_id=scorecard_id)
-
-
-@shared_task(ignore_result=True, acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
-def evaluate_entity(entity_id: int) -> None:
-    """Evaluate one entity on every published scorecard (its descriptor or custom data changed)."""
-    from apps.evaluations.services import entity_evaluate_everywhere
-
-    entity_evaluate_everywhere(entity_id=entity_id)
+    exemptions_rescore(pairs=pairs)
 
 
 @shared_task(ignore_result=True, acks_late=True)
@@ -65,17 +78,22 @@ def chunk_chain(run_id: int, index: int):
 @shared_task(ignore_result=True, acks_late=True)
 def run_finished(run_id: int) -> None:
     """After a run: notify owners of score and level drops when the scorecard asks for it."""
+    from apps.evaluations.rescoring import rescore_pending
     from apps.notifications.services import notify_score_drops
 
     notify_score_drops(run_id=run_id)
+    # Changes that waited for this run to end (it started before them) can be re-scored now.
+    rescore_pending()
 
 
 @shared_task(ignore_result=True)
 def dispatch_evaluations() -> None:
-    """Every minute (beat): resume stale runs and start the ones that are due."""
+    """Every minute (beat): resume stale runs, start the ones that are due, flush waiting re-scores."""
+    from apps.evaluations.rescoring import rescore_pending
     from apps.evaluations.runs import dispatch
 
     dispatch()
+    rescore_pending()
 
 
 @shared_task(ignore_result=True)

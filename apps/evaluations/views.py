@@ -12,9 +12,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django.views.generic import ListView, TemplateView, View
 
+from apps.core.pagination import NearestPageMixin
 from apps.core.views import ReadAccessMixin
 from apps.evaluations import dashboard
 from apps.evaluations.models import RunTrigger
+from apps.evaluations.rescoring import pending_rescores
 from apps.evaluations.runs import run_request
 
 EVALUATE_PERMISSION = "scorecards.evaluate_scorecard"
@@ -28,7 +30,7 @@ class HomeView(ReadAccessMixin, TemplateView):
         return super().get_context_data(cards=dashboard.home_cards(user=self.request.user), **kwargs)
 
 
-class ScorecardView(ReadAccessMixin, ListView):
+class ScorecardView(ReadAccessMixin, NearestPageMixin, ListView):
     template_name = "evaluations/scorecard.html"
     paginate_by = 50
     context_object_name = "scores"
@@ -60,6 +62,7 @@ class ScorecardView(ReadAccessMixin, ListView):
             filters=self.filters,
             sort=sort,
             run=dashboard.latest_run(scorecard=self.scorecard),
+            pending=pending_rescores(scorecard_id=self.scorecard.pk),
             poll_url=reverse("evaluations:progress", args=[self.scorecard.tag]),
             can_evaluate=self.request.user.has_perm(EVALUATE_PERMISSION),
             now=timezone.now(),
@@ -71,7 +74,12 @@ def _progress(request: HttpRequest, scorecard, run) -> HttpResponse:
     return render(
         request,
         "evaluations/partials/progress.html",
-        {"run": run, "scorecard": scorecard, "poll_url": reverse("evaluations:progress", args=[scorecard.tag])},
+        {
+            "run": run,
+            "scorecard": scorecard,
+            "poll_url": reverse("evaluations:progress", args=[scorecard.tag]),
+            "pending": pending_rescores(scorecard_id=scorecard.pk),
+        },
     )
 
 

@@ -2,20 +2,44 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class ExemptionStatus(models.TextChoices):
+    """The workflow's states. Values are the vendors' wire values; labels are what people read everywhere
+    (pages, emails, admin, messages). A request is *denied* (the UI's verb), stored as REJECTED as Cortex does."""
+
     PENDING = "PENDING", "Pending"
     APPROVED = "APPROVED", "Approved"
-    REJECTED = "REJECTED", "Rejected"
+    REJECTED = "REJECTED", "Denied"
     REVOKED = "REVOKED", "Revoked"
     EXPIRED = "EXPIRED", "Expired"
 
 
 ACTIVE_STATUSES = (ExemptionStatus.PENDING, ExemptionStatus.APPROVED)
 FINAL_STATUSES = (ExemptionStatus.REJECTED, ExemptionStatus.REVOKED, ExemptionStatus.EXPIRED)
+
+
+def time_left_label(end_date: datetime | None, *, now: datetime | None = None) -> str:
+    """How long an exemption still holds, in calendar days of the site's time zone, as every page says it.
+
+    "30 days left" the day a 30-day exemption starts, ..., "1 day left" the day before it ends,
+    "expires today" on its last day, "expired" from its end on; "until revoked" without an end date.
+    Calendar days, not elapsed 24-hour periods, so the first day reads 30 and never 29 (or "29 days, 23 hours").
+    """
+    if end_date is None:
+        return "until revoked"
+    now = now or timezone.now()
+    if end_date <= now:
+        return "expired"
+    days = (timezone.localdate(end_date) - timezone.localdate(now)).days
+    if days == 0:
+        return "expires today"
+    return "1 day left" if days == 1 else f"{days} days left"
 
 
 class ExemptionQuerySet(models.QuerySet):
@@ -69,7 +93,12 @@ class Exemption(models.Model):
         indexes = [models.Index(fields=["status", "end_date"], name="exemption_status_end")]
 
     def __str__(self) -> str:
-        return f"{self.entity} / {self.rule} ({self.status})"
+        return f"{self.entity} / {self.rule} ({self.get_status_display()})"
+
+    @property
+    def time_left(self) -> str:
+        """What is left of an approved exemption ("30 days left", "expires today", "until revoked", ...)."""
+        return time_left_label(self.end_date)
 
 
 class ExemptionEvent(models.Model):
@@ -87,4 +116,14 @@ class ExemptionEvent(models.Model):
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.from_status or '-'} -> {self.to_status}"
+        return f"{self.get_from_status_display() or 'new'} → {self.get_to_status_display()}"
+
+    @property
+    def actor_name(self) -> str:
+        """Who made the transition, for people: the recorded label, else the user, else "system".
+
+        Automatic transitions (expiry, auto-approval) have no user, and a user may have been deleted since.
+        """
+        if self.actor_label:
+            return self.actor_label
+        return self.actor.get_username() if self.actor is not None else "system"

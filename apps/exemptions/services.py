@@ -17,6 +17,7 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.catalog.models import Entity
 from apps.core.errors import ApplicationError, NotFoundError, PermissionDeniedError
+from apps.core.score_inputs import score_inputs_changed
 from apps.exemptions.models import Exemption, ExemptionEvent, ExemptionStatus
 from apps.exemptions.notify import notify_transition
 from apps.scorecards.models import Rule, Scorecard
@@ -26,11 +27,14 @@ DECIDE_PERMISSION = "exemptions.configure_exemptions"
 
 
 def _after_commit(exemption: Exemption, to_status: str) -> None:
-    # Upward call by design (STYLE §1): only a task, only after commit, only ids.
-    from apps.evaluations.tasks import rescore_entity
-
-    entity_id, scorecard_id, exemption_id = exemption.entity_id, exemption.scorecard_id, exemption.pk
-    transaction.on_commit(lambda: rescore_entity.delay(entity_id, scorecard_id))
+    # Stored results stay right: re-applying exemptions to them is enough (rerun=False), on the workers.
+    score_inputs_changed(
+        entity_ids=[exemption.entity_id],
+        scorecard_ids=[exemption.scorecard_id],
+        rerun=False,
+        why=f"exemption {exemption.pk} {to_status.lower()}",
+    )
+    exemption_id = exemption.pk
     transaction.on_commit(lambda: notify_transition(exemption_id=exemption_id, to_status=to_status))
 
 
@@ -141,8 +145,9 @@ def _transition(
             raise NotFoundError(f"exemption {exemption_id} does not exist")
         if current == expected:
             raise ApplicationError("this exemption's end date has passed; request a new one", code="conflict")
+        now_label, expected_label = (ExemptionStatus(s).label.lower() for s in (current, expected))
         raise ApplicationError(
-            f"the exemption is {current.lower()}, not {expected.lower()}; nothing was changed", code="conflict"
+            f"the exemption is {now_label}, not {expected_label}; nothing was changed", code="conflict"
         )
     exemption = Exemption.objects.select_related("scorecard", "entity", "rule").get(pk=exemption_id)
     _record(exemption, from_status=expected, to_status=to_status, by=by, label="", reason=reason, now=now)

@@ -10,20 +10,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
 
 from apps.catalog.models import Entity
 from apps.core.errors import ApplicationError
+from apps.core.pagination import paginate
 from apps.exemptions.forms import ExemptionDecisionForm, ExemptionRequestForm, form_errors_text
+from apps.exemptions.links import report_card_path
 from apps.exemptions.models import Exemption, ExemptionStatus
 from apps.exemptions.selectors import (
     exemption_event_list,
@@ -63,11 +65,7 @@ def is_htmx(request: HttpRequest) -> bool:
 
 def report_card_url(entity: Entity, scorecard: Scorecard) -> str:
     """The entity's report card, scrolled to the scorecard's section."""
-    try:
-        base = reverse("evaluations:entity", args=[entity.tag])
-    except NoReverseMatch:  # the report card page is optional for this app; fall back to the list
-        base = reverse("exemptions:list")
-    return f"{base}#scorecard-{scorecard.tag}"
+    return report_card_path(entity.tag, scorecard.tag)
 
 
 @require_POST
@@ -122,9 +120,21 @@ class ExemptionListView(LoginRequiredMixin, TemplateView):
             queryset = exemption_event_list()
         else:
             queryset = exemption_list(requested_by=user)
-        page_obj = Paginator(queryset, PAGE_SIZE).get_page(self.request.GET.get("page"))
-        context.update(tabs=tabs, tab=tab, tab_label=tabs[tab], page_obj=page_obj, can_decide=can_decide)
+        page_obj = paginate(self.request, queryset, PAGE_SIZE)
+        context.update(
+            tabs=tabs,
+            tab=tab,
+            tab_label=tabs[tab],
+            page_obj=page_obj,
+            can_decide=can_decide,
+            may_decide_own=can_decide and may_decide_own(user),
+        )
         return context
+
+
+def may_decide_own(user) -> bool:
+    """Whether the services let this approver decide their own requests (DESIGN §7: only Admins, by setting)."""
+    return bool(settings.EXEMPTIONS_ADMINS_MAY_APPROVE_OWN and user.is_admin_role)
 
 
 def _decide(request: HttpRequest, exemption_id: int, action: Callable[..., Exemption], done: str) -> HttpResponse:
@@ -146,7 +156,14 @@ def _decide(request: HttpRequest, exemption_id: int, action: Callable[..., Exemp
         exemption = exemption_get(exemption_id=exemption_id)
         if exemption is None:  # deleted meanwhile
             raise Http404("no such exemption")
-        context = {"ex": exemption, "can_decide": True, "tab": tab, "row_message": text, "row_message_level": level}
+        context = {
+            "ex": exemption,
+            "can_decide": True,
+            "may_decide_own": may_decide_own(request.user),
+            "tab": tab,
+            "row_message": text,
+            "row_message_level": level,
+        }
         return render(request, "exemptions/partials/exemption_row.html", context)
     getattr(messages, level)(request, text)
     url = reverse("exemptions:list")

@@ -17,6 +17,7 @@ from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
+from django.urls import reverse
 from django.utils import timezone
 
 from apps.catalog.models import Entity, EntityOwner, OwnerKind
@@ -384,7 +385,8 @@ def _body(
             lines.append(f"- {rule.title}: {rule.failure_message or 'make this rule pass.'}")
     else:
         lines.append("Next steps: fix the failing rules above to win the points back.")
-    lines.append("")
+    report_card = reverse("evaluations:entity", args=[entity.tag]) + f"#scorecard-{scorecard.tag}"
+    lines += ["", f"The report card: {settings.SITE_URL.rstrip('/')}{report_card}", ""]
     if recipient is not None:
         lines.append(f"You receive this email because {recipient.reason}.")
     lines.append(

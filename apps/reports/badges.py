@@ -9,6 +9,7 @@ from django.utils.html import escape
 
 GREY = "#9f9f9f"
 LABEL_COLOR = "#555"
+LABEL_MAX = 64  # a not-found badge repeats the tag asked for; a README should not get a banner
 
 # Approximate advance widths of Verdana 11px (what shields.io measures with), in pixels.
 _NARROW = set("fijlrtI!|.,:;'`()[] ")
@@ -37,6 +38,7 @@ class Badge:
     label: str
     message: str
     color: str  # "#rrggbb"
+    is_error: bool = False  # shields.io's `isError`: the README cannot recolour it
 
     @property
     def hex(self) -> str:
@@ -51,7 +53,18 @@ class Badge:
         return hashlib.sha256(f"{self.label}\0{self.message}\0{self.color}".encode()).hexdigest()[:32]
 
     def as_json(self) -> dict:
-        return {"schemaVersion": 1, "label": self.label, "message": self.message, "color": self.hex}
+        data = {"schemaVersion": 1, "label": self.label, "message": self.message, "color": self.hex}
+        if self.is_error:
+            data["isError"] = True
+        return data
+
+    @classmethod
+    def not_found(cls, label: str, what: str) -> Badge:
+        """Answered (with a 404) for an unknown scorecard or entity, so a README shows why instead of a broken image."""
+        label = label.strip() or "scorecard"
+        if len(label) > LABEL_MAX:
+            label = label[: LABEL_MAX - 1] + "…"
+        return cls(label=label, message=f"{what} not found", color=GREY, is_error=True)
 
     def as_svg(self) -> str:
         padding = 10

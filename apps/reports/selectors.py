@@ -30,17 +30,26 @@ from apps.reports.badges import GREY, Badge
 from apps.scorecards.models import Level, Rule, Scorecard
 
 
+class BadgeNotFound(Http404):
+    """An unknown (or draft) scorecard or an unknown entity; `badge` says so, for the 404 response's body."""
+
+    def __init__(self, badge: Badge) -> None:
+        super().__init__(f"{badge.label}: {badge.message}")
+        self.badge = badge
+
+
 def badge_get(*, scorecard_tag: str, entity_tag: str) -> tuple[Badge, datetime | None]:
     """The badge of an entity on a published scorecard and when it was evaluated (None if not scored).
 
-    Raises Http404 for an unknown or draft scorecard or an unknown entity. Three small queries.
+    Raises BadgeNotFound (an Http404 carrying a "not found" badge) for an unknown or draft scorecard or an
+    unknown entity; a draft answers exactly as an unknown tag does. Three small queries.
     """
     scorecard = Scorecard.objects.published().filter(tag=scorecard_tag).only("id", "name").first()
     if scorecard is None:
-        raise Http404("No such scorecard.")
+        raise BadgeNotFound(Badge.not_found(scorecard_tag, "scorecard"))
     entity_id = Entity.objects.filter(tag=entity_tag).values_list("id", flat=True).first()
     if entity_id is None:
-        raise Http404("No such entity.")
+        raise BadgeNotFound(Badge.not_found(scorecard.name, "entity"))
     score = (
         EntityScore.objects.filter(scorecard=scorecard, entity_id=entity_id)
         .select_related("level")
@@ -69,9 +78,11 @@ def owner_team(entity_ref: str = "entity") -> Subquery:
 
 
 def history_percentage() -> Case:
+    """A history point's percentage; NULL when nothing was scored (total possible 0), which is no score at all,
+    not 0%, so averages (which skip NULLs) and changes leave such points out."""
     return Case(
         When(total_possible__gt=0, then=F("score") / F("total_possible")),
-        default=Value(0.0),
+        default=Value(None),
         output_field=FloatField(),
     )
 
@@ -190,7 +201,7 @@ def team_distribution(*, scorecard: Scorecard) -> list[Distribution]:
 @dataclass
 class DayPoint:
     day: date
-    average: float
+    average: float | None  # None: nothing was scored that day (every point had a total possible of 0)
     version: int
     version_changed: bool
     levels: dict[int | None, int] = field(default_factory=dict)  # level rank (None: no level) -> entities
@@ -201,7 +212,8 @@ def progress_series(
 ) -> dict[int, list[DayPoint]]:
     """Daily series per scorecard from ScoreHistory, aggregated in the database (two queries).
 
-    - average: the mean percentage of all points recorded that day;
+    - average: the mean percentage of the points recorded that day, leaving out points where nothing was
+      scored (None when every point of the day is such);
     - levels: per level rank, the number of distinct entities with a point at that level that day (an
       entity whose level changed during a day counts at each level it held);
     - version_changed: the day's highest scorecard version differs from the previous day's, or the
@@ -225,7 +237,7 @@ def progress_series(
     for row in daily:
         previous = series[row["scorecard_id"]][-1] if series[row["scorecard_id"]] else None
         changed = row["vmin"] != row["vmax"] or (previous is not None and previous.version != row["vmax"])
-        point = DayPoint(row["day"], row["average"] or 0.0, row["vmax"], changed)
+        point = DayPoint(row["day"], row["average"], row["vmax"], changed)
         series[row["scorecard_id"]].append(point)
         index[(row["scorecard_id"], row["day"])] = point
     by_level = (
@@ -248,14 +260,18 @@ def team_names() -> list[str]:
 def _with_change(queryset, *, since: datetime):
     """Annotate `past` (the percentage at the earliest history point since `since`) and `change`."""
     first = ScoreHistory.objects.filter(
-        scorecard_id=OuterRef("scorecard_id"), entity_id=OuterRef("entity_id"), recorded_at__gte=since
+        scorecard_id=OuterRef("scorecard_id"),
+        entity_id=OuterRef("entity_id"),
+        recorded_at__gte=since,
+        total_possible__gt=0,  # a point where nothing was scored has no percentage to compare with
     ).order_by("recorded_at")
     past = Subquery(first.annotate(p=history_percentage()).values("p")[:1], output_field=FloatField())
     return queryset.annotate(past=past).annotate(change=ExpressionWrapper(F("percentage") - F("past"), FloatField()))
 
 
 def report_card_entities(*, scorecard: Scorecard, since: datetime, limit: int = 10) -> dict[str, list]:
-    scores = EntityScore.objects.filter(scorecard=scorecard).select_related("entity", "level")
+    """Best, worst and most improved entities; entities with nothing scored (total possible 0) have no rank."""
+    scores = EntityScore.objects.filter(scorecard=scorecard, total_possible__gt=0).select_related("entity", "level")
     improved = _with_change(scores, since=since).filter(past__isnull=False, change__gt=0)
     return {
         "best": list(scores.order_by("-percentage", "entity__tag")[:limit]),
@@ -265,9 +281,10 @@ def report_card_entities(*, scorecard: Scorecard, since: datetime, limit: int = 
 
 
 def report_card_teams(*, scorecard: Scorecard, since: datetime, limit: int = 10) -> dict[str, list[dict]]:
-    """Per owner team (entities without a team are left out): average percentage and average change."""
+    """Per owner team (entities without a team, or with nothing scored, are left out): average percentage and
+    average change."""
     rows = list(
-        _with_change(EntityScore.objects.filter(scorecard=scorecard), since=since)
+        _with_change(EntityScore.objects.filter(scorecard=scorecard, total_possible__gt=0), since=since)
         .annotate(team=owner_team())
         .filter(team__isnull=False)
         .values("team")
@@ -301,5 +318,14 @@ def scores_for(*, entity_ids, scorecard_ids) -> dict[tuple[int, int], EntityScor
         (s.entity_id, s.scorecard_id): s
         for s in EntityScore.objects.filter(entity_id__in=list(entity_ids), scorecard_id__in=list(scorecard_ids))
         .select_related("level")
-        .only("entity_id", "scorecard_id", "percentage", "level__name", "level__color", "level__rank")
+        .only(
+            "entity_id",
+            "scorecard_id",
+            "score",
+            "total_possible",
+            "percentage",
+            "level__name",
+            "level__color",
+            "level__rank",
+        )
     }

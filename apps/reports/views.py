@@ -5,11 +5,11 @@ from __future__ import annotations
 import csv
 from datetime import timedelta
 
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.utils import timezone
 from django.views.generic import TemplateView
 
+from apps.core.pagination import paginate
 from apps.core.views import ReadAccessMixin
 from apps.reports import selectors
 from apps.scorecards.models import Scorecard
@@ -36,6 +36,16 @@ def csv_response(filename: str, header: list[str], rows) -> HttpResponse:
 
 def pct(value: float | None) -> str:
     return "" if value is None else f"{value * 100:.1f}"
+
+
+def score_pct(score) -> str:
+    """An entity score's percentage for CSV; empty when nothing was scored (total possible 0), which is not 0%."""
+    return pct(score.percentage) if score.total_possible else ""
+
+
+def chart_pct(value: float | None) -> float | None:
+    """A percentage for Chart.js; None (a gap in the line) when there is none."""
+    return None if value is None else round(value * 100, 1)
 
 
 class ReportView(ReadAccessMixin, TemplateView):
@@ -107,9 +117,7 @@ class BirdsEyeView(ReportView):
         context = super().get_context_data(**kwargs)
         scorecard = self.scorecard
         rules = selectors.birds_eye_rules(scorecard=scorecard)
-        page = Paginator(selectors.birds_eye_scores(scorecard=scorecard), PAGE_SIZE).get_page(
-            self.request.GET.get("page")
-        )
+        page = paginate(self.request, selectors.birds_eye_scores(scorecard=scorecard), PAGE_SIZE)
         states = selectors.rule_states(scorecard_id=scorecard.pk, entity_ids=[s.entity_id for s in page])
         rows = [{"score": s, "team": s.team, "cells": self.cells(s, rules, states)} for s in page]
         context.update(scorecard=scorecard, rules=rules, page_obj=page, rows=rows)
@@ -126,7 +134,7 @@ class BirdsEyeView(ReportView):
                 s.entity.tag,
                 s.team,
                 s.level.name if s.level else "",
-                pct(s.percentage),
+                score_pct(s),
                 *(states.get((s.entity_id, r.pk), ("n/a", ""))[0] for r in rules),
             ]
             for s in scores
@@ -146,14 +154,17 @@ class ExecutiveView(ReportView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        page = Paginator(self.visible_scorecards(), 20).get_page(self.request.GET.get("page"))
+        page = paginate(self.request, self.visible_scorecards(), 20)
         chosen = self.chosen()
         context.update(
             page_obj=page,
             distributions=selectors.level_distribution(scorecards=list(page)),
             chosen=chosen,
-            teams=Paginator(selectors.team_distribution(scorecard=chosen) if chosen else [], PAGE_SIZE).get_page(
-                self.request.GET.get("team_page")
+            teams=paginate(
+                self.request,
+                selectors.team_distribution(scorecard=chosen) if chosen else [],
+                PAGE_SIZE,
+                param="team_page",
             ),
             all_scorecards=list(self.visible_scorecards().only("tag", "name")),
         )
@@ -196,7 +207,7 @@ class ProgressView(ReportView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         team, days = self.params()
-        page = Paginator(self.visible_scorecards(), self.per_page).get_page(self.request.GET.get("page"))
+        page = paginate(self.request, self.visible_scorecards(), self.per_page)
         scorecards = list(page)
         series, levels = self.series(scorecards)
         charts, blocks = {}, []
@@ -205,8 +216,8 @@ class ProgressView(ReportView):
             ladder = levels.get(scorecard.pk, [])
             charts[scorecard.tag] = {
                 "labels": [p.day.isoformat() for p in points],
-                "average": [round(p.average * 100, 1) for p in points],
-                "changes": [round(p.average * 100, 1) if p.version_changed else None for p in points],
+                "average": [chart_pct(p.average) for p in points],
+                "changes": [chart_pct(p.average) if p.version_changed else None for p in points],
                 "levels": [
                     {"name": level.name, "color": level.color, "data": [p.levels.get(level.rank, 0) for p in points]}
                     for level in ladder
@@ -279,7 +290,7 @@ class ReportCardView(ReportView):
         for section, items in entities.items():
             for rank, s in enumerate(items, 1):
                 change = getattr(s, "change", None)
-                rows.append([section, rank, "entity", s.entity.tag, pct(s.percentage), pct(change)])
+                rows.append([section, rank, "entity", s.entity.tag, score_pct(s), pct(change)])
         for section, items in teams.items():
             for rank, t in enumerate(items, 1):
                 rows.append([section, rank, "team", t["team"], pct(t["average"]), pct(t["change"])])
@@ -296,9 +307,7 @@ class AllScorecardsView(ReportView):
         context = super().get_context_data(**kwargs)
         search = self.request.GET.get("q", "").strip()
         scorecards = list(self.visible_scorecards().only("id", "tag", "name"))
-        page = Paginator(selectors.all_scorecards_entities(search=search), PAGE_SIZE).get_page(
-            self.request.GET.get("page")
-        )
+        page = paginate(self.request, selectors.all_scorecards_entities(search=search), PAGE_SIZE)
         scores = selectors.scores_for(entity_ids=[e.pk for e in page], scorecard_ids=[s.pk for s in scorecards])
         rows = [{"entity": e, "cells": [scores.get((e.pk, s.pk)) for s in scorecards]} for e in page]
         context.update(scorecards=scorecards, page_obj=page, rows=rows, q=search)
@@ -317,6 +326,6 @@ class AllScorecardsView(ReportView):
             row = [e.tag]
             for s in scorecards:
                 score = scores.get((e.pk, s.pk))
-                row += ["", ""] if score is None else [score.level.name if score.level else "", pct(score.percentage)]
+                row += ["", ""] if score is None else [score.level.name if score.level else "", score_pct(score)]
             rows.append(row)
         return header, rows

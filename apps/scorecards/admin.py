@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from apps.core.score_inputs import score_inputs_changed
 from apps.scorecards.descriptors import scorecard_export
 from apps.scorecards.models import Level, Rule, Scorecard
 from apps.scorecards.services import scorecard_definition_changed
@@ -104,8 +105,14 @@ class ScorecardAdmin(admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change) -> None:
         super().save_related(request, form, formsets, change)
-        if change and any(formset.has_changed() for formset in formsets):
-            scorecard_definition_changed(scorecard_id=form.instance.pk)
+        # Levels, rules, the filter and publishing change scores; a new name or description does not.
+        scope_changed = {"filter", "draft"} & set(form.changed_data)
+        if not change:
+            score_inputs_changed(scorecard_ids=[form.instance.pk], why=f"scorecard {form.instance.tag} created")
+        elif scope_changed or any(formset.has_changed() for formset in formsets):
+            scorecard_definition_changed(
+                scorecard_id=form.instance.pk, why=f"scorecard {form.instance.tag} edited in the admin"
+            )
 
     def get_urls(self):
         export = self.admin_site.admin_view(self.export_view)
@@ -171,14 +178,25 @@ class DefinitionChangeMixin(_ModelAdminBase):
     """Editing a level or rule on its own page changes the scorecard's definition: bump its version."""
 
     def save_model(self, request, obj, form, change) -> None:
+        previous = (
+            type(obj).objects.filter(pk=obj.pk).values_list("scorecard_id", flat=True).first() if change else None
+        )
         super().save_model(request, obj, form, change)
         if form.has_changed():
-            scorecard_definition_changed(scorecard_id=obj.scorecard_id)
+            why = f"{obj._meta.verbose_name} {obj} edited in the admin"
+            for scorecard_id in {obj.scorecard_id, previous or obj.scorecard_id}:
+                scorecard_definition_changed(scorecard_id=scorecard_id, why=why)
 
     def delete_model(self, request, obj) -> None:
         scorecard_id = obj.scorecard_id
         super().delete_model(request, obj)
-        scorecard_definition_changed(scorecard_id=scorecard_id)
+        scorecard_definition_changed(scorecard_id=scorecard_id, why=f"{obj._meta.verbose_name} deleted in the admin")
+
+    def delete_queryset(self, request, queryset) -> None:
+        scorecard_ids = set(queryset.values_list("scorecard_id", flat=True))
+        super().delete_queryset(request, queryset)
+        for scorecard_id in sorted(scorecard_ids):
+            scorecard_definition_changed(scorecard_id=scorecard_id, why="deleted in the admin")
 
 
 @admin.register(Level)

@@ -11,6 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.core.errors import ApplicationError, NotFoundError, Problem, ValidationFailed
+from apps.core.score_inputs import score_inputs_changed
 from apps.scorecards.descriptors import ScorecardSpec, parse_scorecard_descriptor
 from apps.scorecards.models import Level, Rule, Scorecard
 
@@ -204,6 +205,9 @@ def scorecard_apply(*, spec: ScorecardSpec, warnings: list[Problem] | None = Non
     result.definition_changed = created or new_definition != old_definition
     if result.definition_changed and not created:
         Scorecard.objects.filter(pk=scorecard.pk).update(version=F("version") + 1)
+    scope_changed = old_fields is None or any(old_fields[name] != getattr(spec, name) for name in ("filter", "draft"))
+    if not spec.draft and (result.definition_changed or scope_changed):  # drafts are scored only when named
+        score_inputs_changed(scorecard_ids=[scorecard.pk], why=f"scorecard {scorecard.tag} applied")
     scorecard.refresh_from_db()
     result.scorecard = scorecard
     if (
@@ -233,9 +237,11 @@ def scorecard_delete(*, tag: str) -> None:
         raise NotFoundError(f"scorecard {tag!r} does not exist")
 
 
-def scorecard_definition_changed(*, scorecard_id: int) -> None:
-    """Bump the version after levels or rules were edited outside a descriptor (e.g. in the admin)."""
+def scorecard_definition_changed(*, scorecard_id: int, why: str = "scorecard definition changed") -> None:
+    """After levels, rules or the filter were edited outside a descriptor (the admin, the Datadog API):
+    bump the version, so score history can mark the change, and have every entity on it re-scored."""
     Scorecard.objects.filter(pk=scorecard_id).update(version=F("version") + 1)
+    score_inputs_changed(scorecard_ids=[scorecard_id], why=why)
 
 
 # --- Datadog-style rules (API_CONTRACT §3, §4) -------------------------------------------------------
@@ -362,7 +368,7 @@ def rule_create_custom(
             )
     except IntegrityError:
         raise _duplicate_title(name, scorecard) from None
-    scorecard_definition_changed(scorecard_id=scorecard.pk)
+    scorecard_definition_changed(scorecard_id=scorecard.pk, why=f"rule {rule.identifier} created")
     return Rule.objects.select_related("scorecard", "level").get(pk=rule.pk)
 
 
@@ -417,7 +423,7 @@ def rule_update(
             )
     except IntegrityError:
         raise _duplicate_title(name, scorecard) from None
-    scorecard_definition_changed(scorecard_id=scorecard.pk)
+    scorecard_definition_changed(scorecard_id=scorecard.pk, why=f"rule {rule.identifier} updated")
     return Rule.objects.select_related("scorecard", "level").get(pk=rule.pk)
 
 
@@ -438,4 +444,4 @@ def rule_delete(*, rule_id: str) -> None:
     )
     if not deleted or scorecard_id is None:
         raise NotFoundError(f"rule not found: {rule_id}")
-    scorecard_definition_changed(scorecard_id=scorecard_id)
+    scorecard_definition_changed(scorecard_id=scorecard_id, why=f"rule {rule_id} deleted")

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "apps.core.middleware.RejectNulCharactersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -88,6 +89,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "apps.exemptions.context_processors.exemption_inbox",
             ],
         },
     },
@@ -190,6 +192,8 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 
 # Domain settings.
 EXEMPTIONS_ADMINS_MAY_APPROVE_OWN = env_bool("EXEMPTIONS_ADMINS_MAY_APPROVE_OWN", False)
+# Where people reach this site: emails link to its pages with absolute URLs built on it.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Where `load_demo` creates its local git repositories.
 DEMO_REPOS_DIR = Path(env_str("DEMO_REPOS_DIR", str(DATA_DIR / "demo-repos")))
 # Where git facts are cloned to when an entity names a remote repository.
@@ -205,6 +209,8 @@ EVALUATION_CHUNK_SIZE = env_int("EVALUATION_CHUNK_SIZE", 500)
 # A run that makes no progress for this long is resumed by the dispatcher (its worker likely died).
 EVALUATION_LEASE_SECONDS = env_int("EVALUATION_LEASE_SECONDS", 600)
 EVALUATION_MAX_RESUMES = env_int("EVALUATION_MAX_RESUMES", 3)
+# After a write changes a score's inputs, wait this long for more changes before re-scoring them together.
+RESCORE_DEBOUNCE_SECONDS = env_int("RESCORE_DEBOUNCE_SECONDS", 2)
 SCORE_HISTORY_RETENTION_DAYS = env_int("SCORE_HISTORY_RETENTION_DAYS", 400)
 
 REST_FRAMEWORK = {

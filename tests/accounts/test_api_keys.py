@@ -1,6 +1,8 @@
+import re
 from datetime import timedelta
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
@@ -20,6 +22,7 @@ from apps.accounts.services import (
     api_key_revoke,
     user_create_with_role,
 )
+from apps.accounts.views import NEW_KEY_COOKIE
 from apps.core.errors import ApplicationError, NotFoundError, PermissionDeniedError
 
 pytestmark = pytest.mark.django_db
@@ -136,19 +139,110 @@ def test_create_api_key_command_for_a_new_user_defaults_to_viewer(capsys):
         call_command("create_api_key", "reader", "--name", " ")
 
 
-def test_profile_page_creates_shows_once_and_revokes(client, viewer):
+def new_key_on_the_page(html):
+    match = re.search(r'data-testid="new-api-key">([^<]+)<', html)
+    return match.group(1) if match else None
+
+
+def test_creating_a_key_redirects_and_the_next_page_shows_it_once(client, viewer):
     client.force_login(viewer)
     created = client.post(reverse("accounts:api_key_new"), {"name": "laptop"})
-    html = created.content.decode()
-    raw = created.context["new_key"]
-    assert f'data-testid="new-api-key">{raw}<' in html
+    assert created.status_code == 302 and created["Location"] == reverse("accounts:profile")
+    shown = client.get(created["Location"])
+    html = shown.content.decode()
+    raw = new_key_on_the_page(html)
+    assert raw and raw == shown.context["new_key"] and "“laptop”" in html
     assert api_key_authenticate(raw).name == "laptop"
+    # A reload neither shows the key again nor creates another one.
     again = client.get(reverse("accounts:profile")).content.decode()
-    assert raw not in again and raw[:12] in again and "active" in again
-    key = ApiKey.objects.get()
-    client.post(reverse("accounts:api_key_revoke", args=[key.pk]))
-    assert "revoked" in client.get(reverse("accounts:profile")).content.decode()
-    assert client.post(reverse("accounts:api_key_new"), {"name": ""}).status_code == 302
+    assert new_key_on_the_page(again) is None and raw not in again
+    assert raw[:12] in again and "active" in again
+    assert ApiKey.objects.count() == 1
+
+
+def test_the_clear_key_is_kept_nowhere_on_the_server(client, viewer):
+    client.force_login(viewer)
+    created = client.post(reverse("accounts:api_key_new"), {"name": "ci"})
+    cookie = created.cookies[NEW_KEY_COOKIE]
+    assert cookie["httponly"] and cookie["path"] == reverse("accounts:profile") and cookie["max-age"] == 300
+    waiting = [(s.session_data, str(s.get_decoded())) for s in Session.objects.all()]  # before the redirected GET
+    raw = new_key_on_the_page(client.get(reverse("accounts:profile")).content.decode())
+    assert raw and raw not in cookie.value
+    # Neither while waiting for the redirected GET nor afterwards: the session holds only a random pad.
+    assert any("accounts.new_api_key" in decoded for _, decoded in waiting)
+    after = [(s.session_data, str(s.get_decoded())) for s in Session.objects.all()]
+    for data, decoded in waiting + after:
+        assert raw not in data and raw not in decoded
+    assert not any("accounts.new_api_key" in decoded for _, decoded in after)
+    stored = ApiKey.objects.filter(name="ci").values().get()
+    assert raw not in [str(value) for value in stored.values()]
+
+
+def test_the_key_is_shown_only_with_both_halves_and_only_to_its_creator(client, viewer):
+    client.force_login(viewer)
+    created = client.post(reverse("accounts:api_key_new"), {"name": "ci"})
+    sealed = created.cookies[NEW_KEY_COOKIE].value
+    # A tampered cookie shows nothing (and does not fail the page).
+    client.cookies[NEW_KEY_COOKIE] = sealed[:-4] + ("AAAA" if not sealed.endswith("AAAA") else "BBBB")
+    response = client.get(reverse("accounts:profile"))
+    assert response.status_code == 200 and new_key_on_the_page(response.content.decode()) is None
+    assert response.cookies[NEW_KEY_COOKIE].value == ""  # and the cookie is dropped
+    # The cookie alone, once the session's pad is used up, shows nothing either.
+    client.post(reverse("accounts:api_key_new"), {"name": "ci-2"})
+    replay = client.cookies[NEW_KEY_COOKIE].value
+    assert new_key_on_the_page(client.get(reverse("accounts:profile")).content.decode())
+    client.cookies[NEW_KEY_COOKIE] = replay
+    assert new_key_on_the_page(client.get(reverse("accounts:profile")).content.decode()) is None
+
+
+def test_a_key_without_a_name_is_refused_with_a_message(client, viewer):
+    client.force_login(viewer)
+    response = client.post(reverse("accounts:api_key_new"), {"name": " "}, follow=True)
+    assert "an API key needs a name" in response.content.decode()
+    assert new_key_on_the_page(response.content.decode()) is None and not ApiKey.objects.exists()
+
+
+def test_revoking_asks_for_confirmation_first(client, viewer):
+    key, raw = api_key_create(user=viewer, name="laptop")
+    client.force_login(viewer)
+    profile = client.get(reverse("accounts:profile")).content.decode()
+    confirm_url = reverse("accounts:api_key_revoke", args=[key.pk])
+    assert f'<a href="{confirm_url}" role="button"' in profile and "Revoke…</a>" in profile
+    assert f'hx-post="{confirm_url}"' in profile and 'hx-confirm="Revoke the key “laptop”?' in profile
+    page = client.get(confirm_url)
+    html = page.content.decode()
+    assert page.status_code == 200 and "Revoke the key “laptop”?" in html
+    assert f'<form method="post" action="{confirm_url}">' in html and "Revoke key</button>" in html
+    assert f'href="{reverse("accounts:profile")}"' in html  # cancel
+    assert ApiKey.objects.get().revoked_at is None and api_key_authenticate(raw) is not None  # a GET changes nothing
+    done = client.post(confirm_url, follow=True)
+    assert done.redirect_chain == [(reverse("accounts:profile"), 302)]
+    content = done.content.decode()
+    assert "Key “laptop” revoked." in content and "revoked " in content
+    assert api_key_authenticate(raw) is None
+
+
+def test_revoking_through_htmx_sends_the_page_back_to_the_profile(client, viewer):
+    key, raw = api_key_create(user=viewer, name="laptop")
+    client.force_login(viewer)
+    response = client.post(reverse("accounts:api_key_revoke", args=[key.pk]), HTTP_HX_REQUEST="true")
+    assert response.status_code == 204 and response["HX-Redirect"] == reverse("accounts:profile")
+    assert api_key_authenticate(raw) is None
+    assert "Key “laptop” revoked." in client.get(reverse("accounts:profile")).content.decode()
+
+
+def test_the_confirmation_page_is_only_for_ones_own_active_keys(client, viewer):
+    other = user_create_with_role(username="bo", role="Viewer")
+    theirs, _ = api_key_create(user=other, name="bos-key")
+    mine, _ = api_key_create(user=viewer, name="mine")
+    api_key_revoke(key_id=mine.pk, by=viewer)
+    client.force_login(viewer)
+    assert client.get(reverse("accounts:api_key_revoke", args=[theirs.pk])).status_code == 404
+    response = client.get(reverse("accounts:api_key_revoke", args=[mine.pk]), follow=True)
+    assert response.redirect_chain == [(reverse("accounts:profile"), 302)]
+    assert "Key “mine” is already revoked." in response.content.decode()
+    assert client.post(reverse("accounts:api_key_revoke", args=[theirs.pk])).status_code == 302
+    assert ApiKey.objects.get(pk=theirs.pk).revoked_at is None  # refused by the service, told as a message
 
 
 def test_profile_page_needs_login_and_lists_only_own_keys(client, viewer):

@@ -51,8 +51,8 @@ def logout(page) -> None:
 
 
 def status(word: str) -> re.Pattern:
-    """An exemption status as shown on a page ("PENDING", or "Pending"), as a whole word."""
-    return re.compile(rf"\b{word}\b", re.IGNORECASE)
+    """An exemption status as every page shows it (its label: "Pending", "Denied"), as a whole word."""
+    return re.compile(rf"\b{word}\b")
 
 
 SCORECARD_TAG = "readiness"

@@ -20,6 +20,7 @@ pytestmark = [
 ]
 
 BEFORE, AFTER = "No level", "Gold"
+REASON_LABELS = {"Deny": "Reason for denying", "Revoke": "Reason for revoking"}
 
 
 def level_pill(page, world):
@@ -54,7 +55,7 @@ def request_exemption(page, world, reason: str, days: str = "30"):
     # Back on the report card, with a flash message and the new status near the rule.
     expect(page).to_have_url(re.compile(rf"{re.escape(world.report_card)}(#.*)?$"))
     expect(page.get_by_role("status")).to_contain_text(f"Exemption from “{FAILING_RULE}” requested")
-    expect(rule_row(page)).to_contain_text(status("PENDING"))
+    expect(rule_row(page)).to_contain_text(status("Pending"))
     return Exemption.objects.get(entity=world.entity, scorecard=world.scorecard)
 
 
@@ -65,8 +66,10 @@ def decide(page, exemption, button: str, now: str, *, reason: str = "", tab: str
     expect(row).to_be_visible()
     # A mark on the document: it survives an htmx swap but not a page load.
     page.evaluate("window.e2eSameDocument = true")
+    if button == "Deny":  # the reason belongs to Deny: open its group first
+        row.get_by_text("Deny…").click()
     if reason:
-        row.get_by_label("Reason").fill(reason)
+        row.get_by_label(REASON_LABELS[button]).fill(reason)
     row.get_by_role("button", name=button).click()
     expect(row).to_contain_text(status(now))
     expect(row.get_by_role("button", name=button)).to_have_count(0)
@@ -84,10 +87,10 @@ def test_engineer_requests_and_approver_approves_lifting_the_level(new_page, wor
     logout(page)
 
     login(page, "approver")
-    decide(page, exemption, "Approve", "APPROVED")
+    decide(page, exemption, "Approve", "Approved")
     page.goto(world.report_card)
     expect(level_pill(page, world)).to_have_text(AFTER)
-    expect(rule_row(page)).to_contain_text(status("APPROVED"))
+    expect(rule_row(page)).to_contain_text(status("Approved"))
     assert AFTER in badge_texts(anonymous, world)  # the badge is public
 
 
@@ -98,10 +101,10 @@ def test_denied_request_is_shown_with_its_reason_and_changes_nothing(new_page, w
 
     approver = new_page()
     login(approver, "approver")
-    decide(approver, exemption, "Deny", "REJECTED", reason="Every service needs an owner now.")
+    decide(approver, exemption, "Deny", "Denied", reason="Every service needs an owner now.")
 
     engineer.goto(world.report_card)
-    expect(rule_row(engineer)).to_contain_text(status("REJECTED"))
+    expect(rule_row(engineer)).to_contain_text(status("Denied"))
     expect(rule_row(engineer)).to_contain_text("Every service needs an owner now.")
     expect(level_pill(engineer, world)).to_have_text(BEFORE)
     assert AFTER not in badge_texts(engineer, world)
@@ -115,15 +118,15 @@ def test_revoked_exemption_takes_the_level_back_down(new_page, world):
 
     approver = new_page()
     login(approver, "approver")
-    decide(approver, exemption, "Approve", "APPROVED")
+    decide(approver, exemption, "Approve", "Approved")
     approver.goto(world.report_card)
     expect(level_pill(approver, world)).to_have_text(AFTER)
     assert AFTER in badge_texts(approver, world)
 
-    decide(approver, exemption, "Revoke", "REVOKED", reason="The transfer is done; add the owner.", tab="approved")
+    decide(approver, exemption, "Revoke", "Revoked", reason="The transfer is done; add the owner.", tab="approved")
     approver.goto(world.report_card)
     expect(level_pill(approver, world)).to_have_text(BEFORE)
-    expect(rule_row(approver)).to_contain_text(status("REVOKED"))
+    expect(rule_row(approver)).to_contain_text(status("Revoked"))
     assert badge_texts(approver, world) == badge_before
 
 
@@ -143,4 +146,27 @@ def test_decisions_work_as_plain_posts_without_javascript(new_page, world):
 
     engineer.goto(world.report_card)
     expect(level_pill(engineer, world)).to_have_text(AFTER)
-    expect(rule_row(engineer)).to_contain_text(status("APPROVED"))
+    expect(rule_row(engineer)).to_contain_text(status("Approved"))
+
+
+def test_an_approver_sees_the_waiting_count_and_denies_without_javascript(new_page, world):
+    engineer = new_page(java_script_enabled=False)
+    login(engineer, "viewer")
+    exemption = request_exemption(engineer, world, reason="We will add owners next quarter.")
+
+    approver = new_page(java_script_enabled=False)
+    login(approver, "approver")
+    expect(approver.get_by_test_id("exemptions-waiting")).to_have_text("1 waiting for your decision")
+    approver.get_by_role("link", name="Exemptions 1 waiting for your decision").click()
+    row = approver.get_by_test_id(f"exemption-{exemption.pk}")
+    expect(row.get_by_label("Reason for denying")).to_be_hidden()  # folded into Deny until asked for
+    row.get_by_text("Deny…").click()  # a <details>: opens without JavaScript
+    row.get_by_label("Reason for denying").fill("Every service needs an owner now.")
+    row.get_by_role("button", name="Deny").click()
+    expect(approver).to_have_url(re.compile(r"/exemptions/(\?tab=\w*)?$"))
+    expect(approver.get_by_role("status")).to_contain_text("Exemption denied")
+    expect(approver.get_by_test_id("exemptions-waiting")).to_have_count(0)  # nothing waits any more
+
+    engineer.goto(world.report_card)
+    expect(rule_row(engineer)).to_contain_text(status("Denied"))
+    expect(rule_row(engineer)).to_contain_text("Every service needs an owner now.")

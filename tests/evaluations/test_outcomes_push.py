@@ -23,12 +23,13 @@ def item(rule, tag="svc", state="pass", kind="service", remarks=""):
     return OutcomeInput(str(rule.identifier), kind, tag, state, remarks)
 
 
-def test_push_creates_the_entity_and_enqueues_one_evaluation_per_changed_entity(
-    rule, django_capture_on_commit_callbacks
+def test_push_creates_the_entity_and_rescores_the_changed_entities_in_one_task(
+    rule, django_capture_on_commit_callbacks, tasks_run
 ):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         result = outcomes_push(results=[item(rule, "a"), item(rule, "b", "fail"), item(rule, "a", "skip", remarks="r")])
-    assert len(callbacks) == 2
+    ids = sorted(Entity.objects.values_list("id", flat=True))
+    assert tasks_run == [("rescore_flush", ()), ("rescore_entities", (rule.scorecard_id, ids))]
     assert (result.total_received, result.total_updated) == (3, 2)
     assert sorted(result.entities_created) == ["a", "b"]
     assert sorted((o.entity.tag, o.state, o.remarks) for o in result.outcomes) == [
@@ -36,7 +37,7 @@ def test_push_creates_the_entity_and_enqueues_one_evaluation_per_changed_entity(
         ("b", "fail", ""),
     ]
     assert set(Entity.objects.values_list("tag", "type", "name")) == {("a", "service", "a"), ("b", "service", "b")}
-    # Eager Celery ran evaluate_entity for each: results, scores and history exist.
+    # Eager Celery re-scored both: results, scores and history exist.
     states = dict(RuleResult.objects.values_list("entity__tag", "state"))
     assert states == {"a": "skip", "b": "fail"}
     scores = {

@@ -26,7 +26,7 @@ from apps.evaluations.runs import (
     runs_resume_stale,
     scorecards_due,
 )
-from apps.evaluations.services import entity_evaluate_everywhere, score_history_prune, scorecard_evaluate
+from apps.evaluations.services import score_history_prune, scorecard_evaluate
 from apps.scorecards.services import scorecard_apply_descriptor
 
 pytestmark = pytest.mark.django_db
@@ -238,20 +238,6 @@ def test_prune_removes_only_old_points(card, settings):
     assert ScoreHistory.objects.count() == 1
 
 
-def test_entity_evaluated_everywhere(card):
-    scorecard_apply_descriptor(text=SCORECARD.replace("tag: card", "tag: other"))
-    entity = make_entities([90])[0]
-    assert entity_evaluate_everywhere(entity_id=entity.id) == 2
-    assert EntityScore.objects.filter(entity=entity).count() == 2
-
-
-def test_an_archived_entity_is_not_evaluated_everywhere(card):
-    entity = make_entities([90])[0]
-    Entity.objects.filter(pk=entity.pk).update(archived=True)
-    assert entity_evaluate_everywhere(entity_id=entity.id) == 0
-    assert not EntityScore.objects.filter(entity=entity).exists()
-
-
 def test_applying_a_descriptor_starts_a_run(tmp_path, capsys, django_capture_on_commit_callbacks):
     from django.core.management import call_command
 
@@ -260,22 +246,23 @@ def test_applying_a_descriptor_starts_a_run(tmp_path, capsys, django_capture_on_
     path.write_text(SCORECARD)
     with django_capture_on_commit_callbacks(execute=True):
         call_command("apply_scorecard", str(path))
-    assert "evaluation run" in capsys.readouterr().out
+    assert "every entity on it is being re-scored on the workers" in capsys.readouterr().out
     run = EvaluationRun.objects.get()
-    assert (run.trigger, run.status, run.entities_total) == (RunTrigger.DESCRIPTOR, RunStatus.SUCCEEDED, 2)
+    assert (run.trigger, run.status, run.entities_total) == (RunTrigger.CHANGE, RunStatus.SUCCEEDED, 2)
     assert EntityScore.objects.count() == 2
     call_command("apply_scorecard", str(path))  # unchanged: no new run
     assert EvaluationRun.objects.count() == 1
 
 
-def test_importing_the_catalog_evaluates_changed_entities(card, tmp_path, capsys):
+def test_importing_the_catalog_evaluates_changed_entities(card, tmp_path, capsys, django_capture_on_commit_callbacks):
     from django.core.management import call_command
 
     (tmp_path / "svc.yaml").write_text(
         "openapi: 3.0.1\ninfo:\n  title: S\n  x-cortex-tag: svc\n  x-cortex-custom-metadata: {score: 85}\n"
     )
-    call_command("import_catalog", str(tmp_path))
-    assert "1 entities queued for evaluation" in capsys.readouterr().out
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("import_catalog", str(tmp_path))
+    assert "1 entities queued for re-scoring" in capsys.readouterr().out
     assert EntityScore.objects.get(entity__tag="svc").level.name == "Gold"
     call_command("import_catalog", str(tmp_path))
     assert "queued" not in capsys.readouterr().out

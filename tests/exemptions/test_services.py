@@ -138,14 +138,15 @@ def test_auto_approve(db):
     assert events(exemption)[1][3] == "auto-approve"
 
 
-def test_approve_records_who_and_rescores_the_entity(world, django_capture_on_commit_callbacks):
+def test_approve_records_who_and_rescores_the_entity(world, django_capture_on_commit_callbacks, tasks_run):
     scorecard, entity, *_ = world
     scorecard_evaluate(scorecard=scorecard)
     assert EntityScore.objects.get().level is None
     exemption = request(world)
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         approved = exemption_approve(exemption_id=exemption.id, by=world[4], reason="fine")
-    assert len(callbacks) == 2  # rescore and notify
+    # Exemptions only: stored results are re-scored, no expression runs again.
+    assert tasks_run == [("rescore_flush", ()), ("rescore_exemptions", ([[entity.pk, scorecard.pk]],))]
     assert approved.status == S.APPROVED and approved.decided_by == world[4] and approved.decided_at
     assert EntityScore.objects.get().level.name == "Bronze"
     assert RuleResult.objects.get(rule__title="Has an owner").state == "exempt"
@@ -159,9 +160,9 @@ def test_deny_needs_a_reason_and_is_final(world):
         exemption_deny(exemption_id=exemption.id, by=world[4], reason="")
     denied = exemption_deny(exemption_id=exemption.id, by=world[4], reason="fix it instead")
     assert (denied.status, denied.decision_reason) == (S.REJECTED, "fix it instead")
-    with pytest.raises(ApplicationError, match="is rejected, not pending"):
+    with pytest.raises(ApplicationError, match="is denied, not pending"):
         exemption_approve(exemption_id=exemption.id, by=world[4])
-    with pytest.raises(ApplicationError, match="is rejected, not approved"):
+    with pytest.raises(ApplicationError, match="is denied, not approved"):
         exemption_revoke(exemption_id=exemption.id, by=world[4], reason="x")
 
 
@@ -311,3 +312,61 @@ def test_expire_exemptions_command(world, capsys):
     call_command("expire_exemptions")
     assert "1 exemption(s) expired" in capsys.readouterr().out
     assert Exemption.objects.get().status == S.EXPIRED
+
+
+# --- emails: each links to the page where its reader acts ------------------------------------------------------
+
+
+SITE = "https://scorecards.example.com"
+
+
+def test_the_request_email_links_approvers_to_their_inbox(world, settings, django_capture_on_commit_callbacks):
+    settings.SITE_URL = SITE
+    with django_capture_on_commit_callbacks(execute=True):
+        request(world, reason="legacy service, retiring in Q3", days=30)
+    [message] = mail.outbox
+    assert message.to == ["approver@example.com"]
+    assert message.subject == "[Scorecards] svc: exemption from 'Has an owner' requested"
+    assert "Reason: legacy service, retiring in Q3" in message.body
+    assert f"Approve or deny it in your inbox: {SITE}/exemptions/?tab=inbox\n" in message.body
+    assert f"The entity's report card: {SITE}/entities/svc/#scorecard-ownership\n" in message.body
+
+
+@pytest.mark.parametrize(
+    ("decide", "label"),
+    [
+        (lambda ex, by: exemption_approve(exemption_id=ex.pk, by=by), "Approved"),
+        (lambda ex, by: exemption_deny(exemption_id=ex.pk, by=by, reason="Add an owner instead."), "Denied"),
+    ],
+)
+def test_the_decision_email_links_the_requester_to_the_report_card_and_their_requests(
+    world, settings, django_capture_on_commit_callbacks, decide, label
+):
+    settings.SITE_URL = SITE + "/"  # a trailing slash in the setting makes no double slash
+    exemption = request(world)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        decide(exemption, world[4])
+    [message] = mail.outbox
+    assert message.to == ["viewer@example.com"]
+    assert message.subject == f"[Scorecards] svc: exemption from 'Has an owner': {label}"
+    assert f"is now: {label}." in message.body
+    assert ("Reason: Add an owner instead." in message.body) == (label == "Denied")
+    assert f"See the rule on the entity's report card: {SITE}/entities/svc/#scorecard-ownership\n" in message.body
+    assert f"Your requests: {SITE}/exemptions/?tab=mine\n" in message.body
+    assert "REJECTED" not in message.subject + message.body and "rejected" not in message.body
+
+
+def test_the_revocation_and_expiry_emails_say_the_state_as_the_pages_do(world, django_capture_on_commit_callbacks):
+    exemption = request(world, days=1)
+    exemption_approve(exemption_id=exemption.pk, by=world[4])
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        exemption_revoke(exemption_id=exemption.pk, by=world[4], reason="owner found")
+    assert mail.outbox[0].subject.endswith(": Revoked") and "is now: Revoked." in mail.outbox[0].body
+    other = request(world, rule=Rule.objects.get(title="Has a runbook"), days=1)
+    exemption_approve(exemption_id=other.pk, by=world[4])
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        exemptions_expire(now=other.end_date + timedelta(seconds=1))
+    assert mail.outbox[0].subject.endswith(": Expired") and "is now: Expired." in mail.outbox[0].body

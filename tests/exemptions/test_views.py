@@ -233,8 +233,34 @@ def test_inbox_shows_pending_requests_with_actions_to_approvers(client, world):
     assert "Approve" in html and "Deny" in html and "Revoke" not in html
     assert f'hx-post="/exemptions/{exemption.pk}/approve"' in html
     assert 'hx-target="closest tr"' in html
-    assert f'<label for="deny-reason-{exemption.pk}">Reason</label>' in html
     assert f'action="/exemptions/{exemption.pk}/deny"' in html
+    # The reason belongs to Deny alone: Approve is a form of its own, Deny a group holding its reason.
+    approve_form = re.search(rf'<form[^>]*action="/exemptions/{exemption.pk}/approve".*?</form>', html, re.S).group(0)
+    assert "<textarea" not in approve_form and "Approve</button>" in approve_form
+    deny_group = re.search(rf'<details class="deny" data-testid="deny-{exemption.pk}">.*?</details>', html, re.S)
+    assert deny_group, "Deny has its own group"
+    deny_group = deny_group.group(0)
+    assert "<summary>Deny…</summary>" in deny_group
+    assert f'<label for="deny-reason-{exemption.pk}">Reason for denying</label>' in deny_group
+    assert re.search(rf'<textarea id="deny-reason-{exemption.pk}" name="reason"[^>]* required>', deny_group)
+    assert f'action="/exemptions/{exemption.pk}/deny"' in deny_group and "Deny</button>" in deny_group
+
+
+def test_inbox_offers_no_decision_on_an_approvers_own_request(client, world, settings):
+    own = world.request(by=world.approver)
+    theirs = world.request(rule=world.other_rule)
+    client.force_login(world.approver)
+    html = get_tab(client).content.decode()
+    mine = row(html, own.pk)
+    assert "Your own request: another approver decides." in mine
+    assert "/approve" not in mine and "/deny" not in mine
+    assert f'/exemptions/{theirs.pk}/approve' in row(html, theirs.pk)
+    client.force_login(world.approver2)
+    assert f"/exemptions/{own.pk}/approve" in row(get_tab(client).content.decode(), own.pk)
+    # Admins may decide their own when the setting allows it; approvers still may not.
+    settings.EXEMPTIONS_ADMINS_MAY_APPROVE_OWN = True
+    client.force_login(world.approver)
+    assert "Your own request" in row(get_tab(client).content.decode(), own.pk)
 
 
 def test_inbox_lists_only_pending_ones(client, world):
@@ -269,8 +295,8 @@ def test_approved_tab_shows_exemptions_in_force_with_revoke_for_approvers(client
     assert f"exemption-{pending.pk}" not in content
     assert "until revoked" in row(content, lasting.pk)
     timed_row = row(content, timed.pk)
-    assert "left" in timed_row and "Approved" in timed_row and "Revoke" in timed_row
-    assert f'<label for="revoke-reason-{timed.pk}">Reason</label>' in timed_row
+    assert "10 days left" in timed_row and "Approved" in timed_row and "Revoke" in timed_row
+    assert f'<label for="revoke-reason-{timed.pk}">Reason for revoking</label>' in timed_row
 
 
 def test_approved_tab_is_read_only_for_viewers(client, world):
@@ -292,7 +318,7 @@ def test_history_tab_lists_every_transition(client, world):
     for event in events:
         assert f'data-testid="event-{event.pk}"' in content
     denial = re.search(rf'<tr data-testid="event-{events[1].pk}".*?</tr>', content, re.S).group(0)
-    assert "approver" in denial and "Pending → Rejected" in denial and "fix it instead" in denial
+    assert "approver" in denial and "Pending → Denied" in denial and "fix it instead" in denial
     request_row = re.search(rf'<tr data-testid="event-{events[0].pk}".*?</tr>', content, re.S).group(0)
     assert "viewer" in request_row and "new → Pending" in request_row
 
@@ -305,7 +331,7 @@ def test_mine_tab_shows_only_my_requests_and_their_status(client, world):
     content = get_tab(client, "mine").content.decode()
     assert f"exemption-{theirs.pk}" not in content
     html = row(content, mine.pk)
-    assert "Rejected" in html and "fix it instead" in html
+    assert "Denied" in html and "fix it instead" in html
 
 
 def test_unknown_tab_falls_back_to_the_default(client, world):
@@ -376,7 +402,7 @@ def test_plain_post_without_a_known_tab_goes_to_the_default_tab(client, world):
     ("action", "data", "status", "text"),
     [
         ("approve", {}, "Approved", "Exemption approved."),
-        ("deny", {"reason": "add an owner"}, "Rejected", "Exemption denied."),
+        ("deny", {"reason": "add an owner"}, "Denied", "Exemption denied."),
     ],
 )
 def test_htmx_decision_returns_the_updated_row(client, world, action, data, status, text):
@@ -516,3 +542,92 @@ def test_each_tab_costs_the_same_queries_whatever_its_rows(client, world, django
     assert len(large.captured_queries) == len(small.captured_queries)
     with django_assert_max_num_queries(8):
         get_tab(client, tab)
+
+
+# --- the navigation's count of requests waiting for an approver ---------------------------------------------------
+
+
+def waiting_badge(html):
+    match = re.search(r'data-testid="exemptions-waiting">(\d+)<', html)
+    return int(match.group(1)) if match else None
+
+
+def exemption_queries(queries):
+    return [q["sql"] for q in queries.captured_queries if '"exemptions_exemption"' in q["sql"]]
+
+
+@pytest.mark.parametrize("page", ["evaluations:home", "accounts:profile", "exemptions:list"])
+def test_approvers_see_how_many_requests_wait_for_them_on_every_page(client, world, page):
+    world.request()
+    world.request(rule=world.other_rule)
+    world.request(entity=make_entity("mine"), by=world.approver)  # their own: not theirs to decide
+    decided = world.request(entity=make_entity("done"))
+    exemption_deny(exemption_id=decided.pk, by=world.approver2, reason="no")
+    client.force_login(world.approver)
+    html = client.get(reverse(page)).content.decode()
+    assert waiting_badge(html) == 2
+    assert '2<span class="visually-hidden"> waiting for your decision</span>' in html
+    client.force_login(world.approver2)  # asked for nothing, so all three pending ones wait for them
+    assert waiting_badge(client.get(reverse(page)).content.decode()) == 3
+
+
+@pytest.mark.parametrize("page", ["evaluations:home", "accounts:profile"])
+def test_viewers_and_approvers_with_nothing_waiting_see_no_count(client, world, page):
+    world.request()
+    client.force_login(world.viewer)
+    html = client.get(reverse(page)).content.decode()
+    assert waiting_badge(html) is None and 'href="/exemptions/"' in html
+    world.request(rule=world.other_rule, by=world.approver)
+    Exemption.objects.exclude(requested_by=world.approver).delete()
+    client.force_login(world.approver)  # only their own request is pending
+    assert waiting_badge(client.get(reverse(page)).content.decode()) is None
+
+
+@pytest.mark.parametrize("page", ["evaluations:home", "accounts:profile"])
+def test_admins_count_their_own_requests_when_the_setting_lets_them_decide_them(client, world, settings, page):
+    admin = user_create_with_role(username="boss", role="Admin", password="pw")
+    world.request(by=admin)
+    world.request(rule=world.other_rule)
+    world.request(entity=make_entity("approvers-own"), by=world.approver)
+    client.force_login(admin)
+    assert waiting_badge(client.get(reverse(page)).content.decode()) == 2
+    settings.EXEMPTIONS_ADMINS_MAY_APPROVE_OWN = True
+    assert waiting_badge(client.get(reverse(page)).content.decode()) == 3
+    client.force_login(world.approver)  # an Approver is no Admin: their own request still is not theirs to decide
+    assert waiting_badge(client.get(reverse(page)).content.decode()) == 2
+
+
+def test_the_count_costs_approvers_one_query_and_viewers_none(client, world):
+    world.request()
+    counts = {}
+    for user in (world.viewer, world.approver):
+        client.force_login(user)
+        client.get(reverse("evaluations:home"))  # warm up (session, content types)
+        with CaptureQueriesContext(connection) as queries:
+            html = client.get(reverse("evaluations:home")).content.decode()
+        counts[user.username] = (len(queries.captured_queries), exemption_queries(queries), waiting_badge(html))
+    viewer_total, viewer_exemption_queries, viewer_badge = counts["viewer"]
+    approver_total, approver_exemption_queries, approver_badge = counts["approver"]
+    assert (viewer_exemption_queries, viewer_badge) == ([], None)
+    assert len(approver_exemption_queries) == 1 and "COUNT(" in approver_exemption_queries[0]
+    assert approver_badge == 1
+    assert approver_total == viewer_total + 1
+
+
+@pytest.mark.parametrize("user", ["viewer", "approver"])
+def test_the_count_is_one_query_at_most_where_no_permission_was_checked_yet(client, world, user):
+    world.request(by=world.approver2)
+    client.force_login(getattr(world, user))
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get(reverse("accounts:profile")).content.decode()
+    assert len(exemption_queries(queries)) == 1
+    assert not [q for q in queries.captured_queries if '"auth_permission"' in q["sql"] and "COUNT(" not in q["sql"]]
+    assert waiting_badge(html) == (1 if user == "approver" else None)
+
+
+def test_htmx_rows_do_not_pay_for_the_count(client, world):
+    exemption = world.request()
+    client.force_login(world.approver)
+    with CaptureQueriesContext(connection) as queries:
+        decide(client, "approve", exemption, htmx=True, tab="inbox")
+    assert not [sql for sql in exemption_queries(queries) if "COUNT(" in sql]

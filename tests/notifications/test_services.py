@@ -131,6 +131,7 @@ def outbox_by_recipient() -> dict[str, mail.EmailMessage]:
 def test_level_drop_emails_owners_and_team_members_once_each(
     production_readiness, django_capture_on_commit_callbacks, settings
 ):
+    settings.SITE_URL = "https://scorecards.example.com"
     service(tier=False)
 
     run = start_run(production_readiness, django_capture_on_commit_callbacks)
@@ -147,6 +148,9 @@ def test_level_drop_emails_owners_and_team_members_once_each(
     assert "- Tier declared (fail, Gold)" in message.body
     assert "Next steps to reach Gold:\n- Tier declared: Set `tier` in `x-cortex-custom-metadata`." in message.body
     assert "you are a member of payments-team, which owns payments-api" in message.body
+    # The owner acts on the report card: an absolute link to the entity's section of this scorecard.
+    report_card = f"https://scorecards.example.com/entities/payments-api/#scorecard-{production_readiness.tag}"
+    assert f"\nThe report card: {report_card}\n" in message.body
     assert "you are an owner of payments-api" in sent["ana@example.com"].body
 
     notification_run = NotificationRun.objects.get()

@@ -119,3 +119,45 @@ def test_badge_query_count(client, scored, django_assert_num_queries):
 def test_text_width_grows_with_wide_letters():
     assert text_width("WWW") > text_width("iii")
     assert text_width("") == 0
+
+
+@pytest.mark.parametrize(
+    "card, entity_tag, label, message",
+    [
+        ("nope", "svc-gold", "nope", "scorecard not found"),
+        ("secret", "svc-gold", "secret", "scorecard not found"),  # a draft answers as an unknown tag does
+        ("readiness", "nope", "Readiness", "entity not found"),
+    ],
+)
+def test_unknown_scorecard_or_entity_is_a_404_badge_that_says_not_found(
+    client, scored, card, entity_tag, label, message
+):
+    scorecard(DRAFT)
+    svg = client.get(svg_url(entity_tag, card=card))
+    assert svg.status_code == 404
+    assert svg["Content-Type"] == "image/svg+xml; charset=utf-8"
+    assert "max-age=60" in svg["Cache-Control"] and "public" in svg["Cache-Control"]
+    root = ET.fromstring(svg.content)
+    assert root.find(f"{SVG}title").text == f"{label}: {message}"
+    assert [t.text for t in root.iter(f"{SVG}text")] == [label, label, message, message]
+    assert "#9f9f9f" in [r.get("fill") for r in root.iter(f"{SVG}rect")]
+
+    json_badge = client.get(json_url(entity_tag, card=card))
+    assert json_badge.status_code == 404
+    assert json_badge["Content-Type"] == "application/json"
+    assert json_badge.json() == {
+        "schemaVersion": 1,
+        "label": label,
+        "message": message,
+        "color": "9f9f9f",
+        "isError": True,
+    }
+
+
+def test_not_found_badge_shortens_a_long_tag_and_escapes_it(client, db):
+    svg = client.get(svg_url("x", card="a" * 200 + "<b>"))
+    assert svg.status_code == 404
+    assert b"<b>" not in svg.content
+    title = ET.fromstring(svg.content).find(f"{SVG}title").text
+    assert title == "a" * 63 + "…: scorecard not found"
+    assert client.get(json_url("x", card="<b>&")).json()["label"] == "<b>&"

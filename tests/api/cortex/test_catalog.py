@@ -338,14 +338,16 @@ class TestCustomDataPagesAndBulk:
         assert_cortex_error(get(client, path, pageSize=0), 400, "BAD_REQUEST", details_contains="pageSize")
         assert_cortex_error(get(client, path, page=-1), 400, "BAD_REQUEST", details_contains="page")
 
-    def test_bulk_sets_keys_on_several_entities(self, world, editor, bearer, django_capture_on_commit_callbacks):
+    def test_bulk_sets_keys_on_several_entities(
+        self, world, editor, bearer, django_capture_on_commit_callbacks, tasks_run
+    ):
         body = {
             "values": {
                 GOOD: [{"key": "ci", "value": "Jenkins"}, {"key": "cost", "value": {"center": 42}}],
                 world.bad.public_id: [{"key": "ci", "value": "GitHub Actions", "description": "CI system"}],
             }
         }
-        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        with django_capture_on_commit_callbacks(execute=True):
             response = bearer(editor).put("/api/v1/catalog/custom-data?force=False", body, format="json")
         assert response.status_code == 200, response.content
         values = response.json()["values"]
@@ -358,8 +360,10 @@ class TestCustomDataPagesAndBulk:
             (r.entity.tag, r.key): r.value for r in CustomData.objects.filter(source="api").select_related("entity")
         }
         assert stored == {(GOOD, "ci"): "Jenkins", (GOOD, "cost"): {"center": 42}, (BAD, "ci"): "GitHub Actions"}
-        # Both entities are re-scored after the commit.
-        assert len(callbacks) == 2
+        # Both entities are re-scored after the commit, together.
+        assert [(name, args[1]) for name, args in tasks_run if name == "rescore_entities"] == [
+            ("rescore_entities", sorted([world.good.pk, world.bad.pk]))
+        ]
 
     def test_bulk_is_all_or_nothing(self, world, editor, bearer):
         client = bearer(editor)

@@ -331,16 +331,20 @@ class TestDescriptor:
 
 
 class TestArchive:
-    def test_archive_removes_the_entity_from_scorecards_and_evaluation(self, catalog, editor, viewer, bearer):
+    def test_archive_removes_the_entity_from_scorecards_and_evaluation(
+        self, catalog, editor, viewer, bearer, django_capture_on_commit_callbacks, tasks_run
+    ):
         world, _ = catalog
         assert EntityScore.objects.filter(entity=world.good).count() == 1
         assert RuleResult.objects.filter(entity=world.good).exists()
-        response = put(bearer(editor), f"/api/v1/catalog/{GOOD}/archive")
+        with django_capture_on_commit_callbacks(execute=True):  # as a real request's commit does
+            response = put(bearer(editor), f"/api/v1/catalog/{GOOD}/archive")
         assert response.status_code == 200
         body = response.json()
         assert (body["tag"], body["id"], body["isArchived"]) == (GOOD, world.good.public_id, True)
         assert body["metadata"] == [{"key": "tier", "value": 1}]  # the details body
         assert Entity.objects.get(tag=GOOD).archived is True
+        assert tasks_run[0] == ("rescore_flush", ())  # and its scores were gone before the flush
         assert not EntityScore.objects.filter(entity=world.good).exists()
         assert not RuleResult.objects.filter(entity=world.good).exists()
         assert world.good.pk not in entities_to_evaluate()
@@ -375,7 +379,6 @@ class TestArchive:
             response = put(client, f"/api/v1/catalog/{world.good.public_id}/unarchive")
         assert response.status_code == 200
         assert response.json()["isArchived"] is False
-        assert len(callbacks) == 1
         score = EntityScore.objects.get(scorecard=world.scorecard, entity=world.good)
         assert (score.score, score.total_possible, score.level.name) == (6, 6, "Gold")
         assert world.good.pk in entities_to_evaluate()

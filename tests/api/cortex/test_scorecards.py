@@ -335,7 +335,7 @@ class TestApplyDescriptor:
             )
         assert response.status_code == 200
         run = EvaluationRun.objects.get()
-        assert (run.status, run.trigger, run.requested_by) == (RunStatus.SUCCEEDED, "descriptor", editor.user)
+        assert (run.status, run.trigger) == (RunStatus.SUCCEEDED, "change")
         score = EntityScore.objects.get(scorecard__tag=TAG, entity__tag=GOOD)
         assert (score.score, score.total_possible, score.level.name) == (6, 6, "Gold")
 

@@ -32,8 +32,10 @@ def rule():
 # --- async push ----------------------------------------------------------------------------------
 
 
-def test_async_push_answers_202_stores_the_outcome_and_rescores(editor, rule, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+def test_async_push_answers_202_stores_the_outcome_and_rescores(
+    editor, rule, django_capture_on_commit_callbacks, tasks_run
+):
+    with django_capture_on_commit_callbacks(execute=True):
         response = dd(editor).post(
             OUTCOMES,
             push_body(
@@ -50,8 +52,8 @@ def test_async_push_answers_202_stores_the_outcome_and_rescores(editor, rule, dj
     payload = response.json()
     assert payload["data"]["type"] == "async-request" and UUID4.match(payload["data"]["id"])
     assert payload["meta"] == {"total_received": 1}
-    assert len(callbacks) == 1
     entity = Entity.objects.get(tag="my-service")
+    assert tasks_run == [("rescore_flush", ()), ("rescore_entities", (rule.scorecard_id, [entity.pk]))]
     assert (entity.type, entity.name) == ("service", "my-service")
     outcome = RuleOutcome.objects.get()
     assert (outcome.entity_id, outcome.rule_id, outcome.state) == (entity.pk, rule.pk, "pass")
@@ -179,14 +181,14 @@ def test_push_needs_edit_rights(viewer, approver, bearer, rule):
 # --- batch push ----------------------------------------------------------------------------------
 
 
-def test_batch_push_answers_200_with_outcomes_and_counts(editor, rule, django_capture_on_commit_callbacks):
+def test_batch_push_answers_200_with_outcomes_and_counts(editor, rule, django_capture_on_commit_callbacks, tasks_run):
     item = {"rule_id": str(rule.identifier), "service_name": "my-service", "state": "pass", "remarks": "ok"}
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = dd(editor).post(BATCH, push_body(item), format="json")
     assert response.status_code == 200, response.content
     payload = response.json()
     assert payload["meta"] == {"total_received": 1, "total_updated": 1}
-    assert len(callbacks) == 1
+    assert [name for name, _ in tasks_run] == ["rescore_flush", "rescore_entities"]
     (outcome,) = payload["data"]
     assert outcome["id"] == f"{rule.identifier}\\my-service"
     assert outcome["type"] == "outcome"

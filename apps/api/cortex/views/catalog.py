@@ -3,9 +3,6 @@ unarchive, delete, custom data."""
 
 from __future__ import annotations
 
-from functools import partial
-
-from django.db import transaction
 from django.db.models import Prefetch, Q
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -75,11 +72,6 @@ class CatalogDescriptorView(CortexView):
                 }
             )
         entity, action, warnings = entity_apply_descriptor(text=text, source="descriptor")
-        if action != "unchanged":
-            from apps.evaluations.tasks import evaluate_entity
-
-            entity_id = entity.pk
-            transaction.on_commit(lambda: evaluate_entity.delay(entity_id))
         return Response(
             {
                 "ok": True,
@@ -166,7 +158,6 @@ class CustomDataView(CortexView):
             description=data.validated_data.get("description") or "",
             force=bool(query_bool(request, "force", default=False)),
         )
-        _evaluate_later(entity.pk)
         return Response(rep.custom_data_of(row))
 
     @extend_schema(
@@ -183,15 +174,7 @@ class CustomDataView(CortexView):
         if not key:
             raise exceptions.ValidationError({"key": "is required"})
         custom_data_delete(entity=entity, key=key, force=bool(query_bool(request, "force", default=False)))
-        _evaluate_later(entity.pk)
         return HttpResponse(status=200)
-
-
-def _evaluate_later(*entity_ids: int) -> None:
-    from apps.evaluations.tasks import evaluate_entity
-
-    for entity_id in entity_ids:
-        transaction.on_commit(partial(evaluate_entity.delay, entity_id))
 
 
 class CustomDataBulkView(CatalogEntityView):
@@ -225,7 +208,6 @@ class CustomDataBulkView(CatalogEntityView):
             },
             force=bool(query_bool(request, "force", default=False)),
         )
-        _evaluate_later(*sorted({row.entity_id for rows in stored.values() for row in rows}))
         return Response({"values": {tag: [rep.custom_data_of(row) for row in rows] for tag, rows in stored.items()}})
 
 

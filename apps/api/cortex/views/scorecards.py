@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections import defaultdict
 from urllib.parse import quote
 
-from django.db import transaction
 from django.db.models import Prefetch, Q
 from django.http import HttpResponse
 from django.urls import reverse
@@ -34,7 +33,7 @@ from apps.api.params import iso, query_bool, query_list
 from apps.catalog.models import Entity, EntityOwner
 from apps.evaluations.dashboard import rules_to_next_level
 from apps.evaluations.models import EntityScore, RuleResult, RunTrigger
-from apps.evaluations.runs import run_request, run_start
+from apps.evaluations.runs import run_start
 from apps.exemptions.models import ACTIVE_STATUSES, Exemption
 from apps.scorecards.models import Level, Rule, Scorecard
 from apps.scorecards.services import scorecard_apply_descriptor, scorecard_delete
@@ -139,10 +138,6 @@ class ScorecardDescriptorApplyView(ScorecardDetailView):
             return Response(body)
         scorecard = result.scorecard
         assert scorecard is not None  # set by every apply that did not raise
-        if result.action != "unchanged" and not scorecard.draft:
-            # As `apply_scorecard` does: score the new definition now rather than at the next window.
-            user = request.user
-            transaction.on_commit(lambda: run_request(scorecard=scorecard, trigger=RunTrigger.DESCRIPTOR, by=user))
         body["scorecard"] = scorecard_body(scorecard)
         return Response(body)
 

@@ -10,9 +10,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("paths", nargs="+", help="descriptor files or folders")
         parser.add_argument("--dry-run", action="store_true", help="validate only; write nothing")
-        parser.add_argument("--no-evaluate", action="store_true", help="do not re-evaluate changed entities")
 
-    def handle(self, *args, paths, dry_run, no_evaluate=False, **options):
+    def handle(self, *args, paths, dry_run, **options):
         try:
             report = catalog_import(paths=paths, dry_run=dry_run)
         except ApplicationError as exc:
@@ -29,15 +28,9 @@ class Command(BaseCommand):
             f"{len(report.results)} {verb}: {report.count('created')} created, {report.count('updated')} updated, "
             f"{report.count('unchanged')} unchanged; {len(report.failures)} failed"
         )
-        changed = [tag for _, tag, action in report.results if action in ("created", "updated")]
-        if changed and not dry_run and not no_evaluate:
-            # The command is an interface, like a view: it may start work in the layer above.
-            from apps.catalog.models import Entity
-            from apps.evaluations.tasks import evaluate_entity
-
-            for entity_id in Entity.objects.filter(tag__in=changed).values_list("id", flat=True):
-                evaluate_entity.delay(entity_id)
-            summary += f"; {len(changed)} entities queued for evaluation"
+        changed = report.count("created") + report.count("updated")
+        if changed and not dry_run:
+            summary += f"; {changed} entities queued for re-scoring"
         if report.failures:
             raise CommandError(summary)
         self.stdout.write(self.style.SUCCESS(summary))

@@ -28,6 +28,7 @@ from apps.campaigns.demo import DEMO_CAMPAIGNS, demo_campaigns
 from apps.catalog.demo import DemoCatalog, DemoEntity, demo_repos_dir, generate_catalog, load_demo_catalog
 from apps.catalog.models import Entity
 from apps.core.errors import ApplicationError
+from apps.core.score_inputs import score_inputs_batch
 from apps.exemptions.models import Exemption
 from apps.exemptions.services import (
     exemption_approve,
@@ -236,8 +237,10 @@ class Command(BaseCommand):
         started = time.perf_counter()
         catalog = generate_catalog(seed=seed, services=services, repos=repos)
         # One transaction: a failure leaves no half-loaded catalog behind (which --if-empty would then keep).
-        # Demo notifications would go to example.com people; the dummy backend drops them.
+        # Demo notifications would go to example.com people; the dummy backend drops them. What changed is
+        # announced for re-scoring once, after the commit.
         with (
+            score_inputs_batch(),
             _quiet_eager_tasks(),
             override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"),
             transaction.atomic(),

@@ -12,9 +12,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("path", help="descriptor file, or - for standard input")
         parser.add_argument("--dry-run", action="store_true", help="validate and report; write nothing")
-        parser.add_argument("--no-evaluate", action="store_true", help="do not start an evaluation run afterwards")
 
-    def handle(self, *args, path, dry_run, no_evaluate=False, **options):
+    def handle(self, *args, path, dry_run, **options):
         if path == "-":
             import sys
 
@@ -46,9 +45,5 @@ class Command(BaseCommand):
         ):
             for title in titles:
                 self.stdout.write(f"  rule {label}: {title}")
-        if result.action != "unchanged" and not result.scorecard.draft and not no_evaluate:
-            # The command is an interface, like a view: it may start work in the layer above.
-            from apps.evaluations.runs import RunTrigger, run_request
-
-            run = run_request(scorecard=result.scorecard, trigger=RunTrigger.DESCRIPTOR)
-            self.stdout.write(f"evaluation run {run.pk} ({run.status}) over {run.entities_total} entities")
+        if result.action != "unchanged" and not result.scorecard.draft:
+            self.stdout.write("every entity on it is being re-scored on the workers")
