@@ -71,7 +71,7 @@ def score_inputs_batch() -> Iterator[None]:
     finally:
         changes, _batching.changes = _batching.changes, None
         if changes:
-            transaction.on_commit(lambda: _deliver(changes))
+            transaction.on_commit(lambda: _deliver(changes), robust=True)
 
 
 def _deliver(changes: list[ScoreInputsChange]) -> None:
@@ -104,4 +104,5 @@ def score_inputs_changed(
         held.append(change)
         return
     # Outside a transaction Django runs this at once; inside one, after the outermost commit, or never.
-    transaction.on_commit(lambda: _deliver([change]), using=using)
+    # Robust: the write has committed by then, so a failing listener is logged rather than turned into a 500.
+    transaction.on_commit(lambda: _deliver([change]), using=using, robust=True)

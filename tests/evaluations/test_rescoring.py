@@ -114,6 +114,23 @@ def test_an_announcement_is_delivered_after_the_commit_and_never_after_a_rollbac
     assert heard == []
 
 
+def test_a_failing_listener_is_logged_and_does_not_undo_or_fail_the_write(committed, caplog):
+    from apps.core import score_inputs
+
+    def broken(changes):
+        raise RuntimeError("listener down")
+
+    listen(broken)
+    try:
+        with committed():
+            entity = Entity.objects.create(tag="kept", name="Kept")
+            score_inputs_changed(entity_ids=[entity.pk], why="write")
+    finally:
+        score_inputs._listeners.remove(broken)
+    assert Entity.objects.filter(tag="kept").exists()
+    assert "listener down" in caplog.text
+
+
 def test_empty_collections_announce_nothing(heard, committed):
     with committed():
         score_inputs_changed(entity_ids=[], why="nothing")

@@ -254,7 +254,7 @@ def test_inbox_offers_no_decision_on_an_approvers_own_request(client, world, set
     mine = row(html, own.pk)
     assert "Your own request: another approver decides." in mine
     assert "/approve" not in mine and "/deny" not in mine
-    assert f'/exemptions/{theirs.pk}/approve' in row(html, theirs.pk)
+    assert f"/exemptions/{theirs.pk}/approve" in row(html, theirs.pk)
     client.force_login(world.approver2)
     assert f"/exemptions/{own.pk}/approve" in row(get_tab(client).content.decode(), own.pk)
     # Admins may decide their own when the setting allows it; approvers still may not.

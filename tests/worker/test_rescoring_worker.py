@@ -148,6 +148,13 @@ def test_definition_edits_through_the_datadog_api_and_the_admin_rescore_on_the_w
     assert response.status_code == 302, response.content.decode()[:2000]
     expect("svc", card, (6, 7, "Gold"), worker)
     settle(worker)
+    # The failing package rule, given the Gold level: Gold is out of reach.
+    package = Rule.objects.get(scorecard=card, title="Runs Django")
+    gold = card.levels.get(name="Gold")
+    response = client.post(f"/admin/scorecards/rule/{package.pk}/change/", admin_form(client, package, level=gold.pk))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    expect("svc", card, (6, 7, "Bronze"), worker)
+    settle(worker)
     response = client.post(
         f"/admin/scorecards/scorecard/{card.pk}/change/",
         admin_form(client, card, filter='{"types": {"include": ["domain"]}}'),
