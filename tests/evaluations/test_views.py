@@ -560,3 +560,27 @@ def test_home_without_runs_says_when_scores_were_evaluated(client, world):
     assert "Evaluated 0 minutes ago" in html
     make_scorecard("unscored")
     assert "Not evaluated yet." in text_of(client.get("/"))
+
+
+def test_scorecard_page_says_when_changes_wait_to_be_rescored(client, world):
+    from apps.evaluations.models import PendingRescore
+
+    other = make_scorecard(tag="other", name="Other")
+    entity = Entity.objects.get(tag="alpha")
+    now = timezone.now()
+    PendingRescore.objects.bulk_create(
+        [
+            PendingRescore(scorecard=world, why="rule edited", created_at=now),
+            PendingRescore(entity=entity, why="descriptor applied", created_at=now),  # every scorecard
+            PendingRescore(scorecard=other, why="not this one", created_at=now),
+        ]
+    )
+    login(client)
+    page = text_of(client.get(reverse("evaluations:scorecard", args=["card"])))
+    assert "Re-scoring after 2 recent changes…" in page
+    progress = text_of(client.get(reverse("evaluations:progress", args=["card"])))
+    assert "Re-scoring after 2 recent changes…" in progress
+    assert 'hx-trigger="every 2s"' in progress  # the note refreshes itself until the workers are done
+    PendingRescore.objects.all().delete()
+    progress = text_of(client.get(reverse("evaluations:progress", args=["card"])))
+    assert "Re-scoring" not in progress and "hx-trigger" not in progress
