@@ -21,7 +21,7 @@ from apps.core.yamlio import dump_yaml, line_of, load_yaml, plain
 from apps.scorecards.language import RuleSyntaxError, compile_expression
 
 _TAG_RE = re.compile(TAG_PATTERN)
-_COLOR_RE = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+_COLOR_RE = re.compile(r"^#?(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 _TOP_KEYS = {
     "tag",
     "name",
@@ -143,6 +143,29 @@ def _check_filter(check: Checker, node: dict, key: str, path: str) -> dict:
     return result
 
 
+def _check_color(check: Checker, raw: dict, path: str) -> str:
+    """A level colour, stored as `#rrggbb` / `#rgb`. Cortex's exported files write it without the `#`
+    (`color: 7cf376`), which is accepted. Unquoted all-digit colours are read by YAML as numbers:
+    six digits are taken as written; fewer (YAML dropped leading zeros, or `123` is ambiguous) are refused."""
+    value = raw.get("color")
+    if value is None or value == "":
+        return ""
+    if isinstance(value, int) and not isinstance(value, bool) and len(str(value)) == 6:
+        value = str(value)
+    if not isinstance(value, str):
+        check.error(
+            f'{plain(value)!r} is not a colour like #cda400 (quote it: color: "#cda400")',
+            f"{path}.color",
+            line_of(raw, "color"),
+        )
+        return ""
+    text = value.strip()
+    if not _COLOR_RE.match(text):
+        check.error(f"{value!r} is not a colour like #cda400", f"{path}.color", line_of(raw, "color"))
+        return ""
+    return text if text.startswith("#") else f"#{text}"
+
+
 def _parse_datetime(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -202,9 +225,7 @@ def parse_scorecard_descriptor(text: str, *, source: str = "") -> tuple[Scorecar
     for lp, raw in check.mappings(ladder, "levels", "ladder"):
         level_name = check.field(raw, "name", (str,), lp, required=True)
         rank = check.field(raw, "rank", (int,), lp, required=True)
-        color = check.field(raw, "color", (str,), lp, default="")
-        if color and not _COLOR_RE.match(color):
-            check.error(f"{color!r} is not a colour like #cda400", f"{lp}.color", line_of(raw, "color"))
+        color = _check_color(check, raw, lp)
         if rank is not None and rank < 1:
             check.error("rank starts at 1 (the lowest level)", f"{lp}.rank", line_of(raw, "rank"))
         if level_name in seen_names:

@@ -286,3 +286,41 @@ def test_delete_scorecard():
     assert not Scorecard.objects.exists() and not Rule.objects.exists()
     with pytest.raises(Exception, match="does not exist"):
         scorecard_delete(tag="production-readiness")
+
+
+@pytest.mark.parametrize(
+    ("written", "stored"),
+    [("7cf376", "#7cf376"), ('"7CF376"', "#7CF376"), ("'#c38b5f'", "#c38b5f"), ("abc", "#abc"), ("123456", "#123456")],
+)
+def test_level_colours_without_hash_are_stored_with_it(written, stored):
+    apply(DESIGN_DESCRIPTOR.replace('color: "#c38b5f"', f"color: {written}"))
+    assert Level.objects.get(name="Bronze").color == stored
+
+
+def test_cortex_exported_file_with_bare_hex_colour_applies():
+    path = "/work/shared/realworld/cortexapps-cli/data/import/scorecards/cli-test-scorecard.yaml"
+    with open(path) as f:
+        text = f.read()
+    assert "color: 7cf376" in text
+    result = apply(text)
+    assert result.scorecard is not None
+    assert "#7cf376" in set(result.scorecard.levels.values_list("color", flat=True))
+    # Export writes the normalised colour, and it applies back unchanged.
+    assert apply(scorecard_export(result.scorecard)).action == "unchanged"
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        ("7cf37", "not a colour"),
+        ("'#7cf3766'", "not a colour"),
+        ("zzzzzz", "not a colour"),
+        ("12345", "quote it"),  # YAML read a number and may have dropped leading zeros
+        ("[red]", "quote it"),
+    ],
+)
+def test_invalid_level_colours_are_refused_with_path_and_line(written, message):
+    problems = problems_of(DESIGN_DESCRIPTOR.replace('color: "#c38b5f"', f"color: {written}"))
+    (problem,) = [p for p in problems if p.path == "ladder.levels[0].color"]
+    assert problem.line == 11
+    assert message in problem.message
