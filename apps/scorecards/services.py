@@ -10,10 +10,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from apps.core.errors import ApplicationError, NotFoundError, Problem, ValidationFailed
+from apps.core.errors import ApplicationError, NotFoundError, Problem
 from apps.core.score_inputs import score_inputs_changed
 from apps.scorecards.descriptors import ScorecardSpec, parse_scorecard_descriptor
 from apps.scorecards.models import Level, Rule, Scorecard
+from apps.scorecards.selectors import rule_by_identifier
 
 _SCORECARD_FIELDS = (
     "name",
@@ -105,17 +106,8 @@ def scorecard_apply(*, spec: ScorecardSpec, warnings: list[Problem] | None = Non
         old_levels = list(scorecard.levels.all())
         old_rules = list(scorecard.rules.select_related("level").order_by("position", "id"))
 
-    # A given identifier may not belong to another scorecard's rule.
-    given = [r.identifier for r in spec.rules if r.identifier]
-    if given:
-        foreign = Rule.objects.filter(identifier__in=given).exclude(scorecard__tag=spec.tag)
-        foreign_ids = {str(i) for i in foreign.values_list("identifier", flat=True)}
-        if foreign_ids:
-            raise ValidationFailed(
-                problems=[
-                    Problem(f"rule identifier {i} belongs to another scorecard", path="rules") for i in foreign_ids
-                ]
-            )
+    # Identifiers are unique per scorecard only: a descriptor may reuse one another scorecard has
+    # (Cortex's tenant exports do); within this descriptor, duplicates were refused by validation.
 
     old_definition = _definition(
         [(lv.name, lv.rank) for lv in old_levels],
@@ -355,6 +347,8 @@ def rule_create_custom(
     last = Rule.objects.filter(scorecard=scorecard).order_by("-position").values_list("position", flat=True).first()
     try:
         with transaction.atomic():
+            # The identifier is always a fresh UUID (the model default): rules created through the
+            # Datadog API never reuse one, so their bare ids stay unambiguous.
             rule = Rule.objects.create(
                 scorecard=scorecard,
                 title=name,
@@ -392,11 +386,8 @@ def rule_update(
     (select_for_update) for the read and write.
     """
     identifier = _parse_rule_identifier(rule_id)
-    rule = (
-        Rule.objects.select_for_update().select_related("scorecard").filter(identifier=identifier).first()
-        if identifier
-        else None
-    )
+    # A bare rule id: resolved when one scorecard has it, 409 when several do (AmbiguousRuleError).
+    rule = rule_by_identifier(identifier, queryset=Rule.objects.select_for_update()) if identifier else None
     if rule is None:
         raise NotFoundError(f"rule not found: {rule_id}")
     scorecard = rule.scorecard
@@ -432,16 +423,12 @@ def rule_delete(*, rule_id: str) -> None:
     """Delete a rule with its results, outcomes and exemptions. Unknown id: NotFoundError
     `rule not found: <id>` (the real server's words)."""
     identifier = _parse_rule_identifier(rule_id)
-    scorecard_id = (
-        Rule.objects.filter(identifier=identifier).values_list("scorecard_id", flat=True).first()
-        if identifier is not None
-        else None
-    )
-    deleted = (
-        Rule.objects.filter(identifier=identifier).delete()[0]
-        if identifier is not None and scorecard_id is not None
-        else 0
-    )
-    if not deleted or scorecard_id is None:
+    # A bare rule id: resolved when one scorecard has it, 409 when several do (AmbiguousRuleError).
+    rule = rule_by_identifier(identifier, queryset=Rule.objects.select_for_update()) if identifier else None
+    if rule is None:
+        raise NotFoundError(f"rule not found: {rule_id}")
+    scorecard_id = rule.scorecard_id
+    deleted = Rule.objects.filter(pk=rule.pk).delete()[0]
+    if not deleted:
         raise NotFoundError(f"rule not found: {rule_id}")
     scorecard_definition_changed(scorecard_id=scorecard_id, why=f"rule {rule_id} deleted")

@@ -157,15 +157,40 @@ def test_given_identifier_is_kept_for_a_new_rule():
     assert str(Rule.objects.get(title="Has an owner").identifier) == "0b8c2a52-54c1-4a77-a51b-6c0d2d5d5f10"
 
 
-def test_identifier_of_another_scorecards_rule_is_refused():
+def test_rule_identifier_may_be_shared_with_another_scorecard():
     apply(DESIGN_DESCRIPTOR)
     identifier = Rule.objects.get(title="Has an owner").identifier
     other = DESIGN_DESCRIPTOR.replace("tag: production-readiness", "tag: other").replace(
         "  - title: Has an owner", f"  - identifier: {identifier}\n    title: Has an owner"
     )
-    with pytest.raises(ValidationFailed, match="belongs to another scorecard"):
-        apply(other)
-    assert Scorecard.objects.count() == 1
+    assert apply(other).action == "created"
+    assert set(Rule.objects.filter(identifier=identifier).values_list("scorecard__tag", flat=True)) == {
+        "production-readiness",
+        "other",
+    }
+    # Re-applying either one updates its own rule only.
+    assert apply(other).action == "unchanged"
+    assert apply(DESIGN_DESCRIPTOR).action == "unchanged"
+
+
+def test_tenant_exported_scorecards_sharing_one_identifier_all_apply():
+    identifier = "921bc595-5a12-3aa1-af45-e17d17e0d649"
+    base = "/work/shared/realworld/cortexapps-learn-cortex/data/scorecards"
+    for name in ("learn-circleci.yaml", "learn-jira.yaml", "learn-catalogs.yaml"):
+        with open(f"{base}/{name}") as f:
+            text = f.read()
+        assert identifier in text
+        apply(text)
+    assert Rule.objects.filter(identifier=identifier).values("scorecard").distinct().count() == 3
+
+
+def test_identifier_is_unique_within_one_scorecard_in_the_database():
+    from django.db import IntegrityError, transaction
+
+    apply(DESIGN_DESCRIPTOR)
+    first, second = Rule.objects.order_by("position")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Rule.objects.filter(pk=second.pk).update(identifier=first.identifier)
 
 
 @pytest.mark.parametrize(
