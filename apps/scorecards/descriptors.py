@@ -18,6 +18,7 @@ from apps.catalog.models import TAG_PATTERN
 from apps.core.errors import Problem
 from apps.core.validation import Checker
 from apps.core.yamlio import dump_yaml, line_of, load_yaml, plain
+from apps.scorecards.filters import FILTER_KEYS, category_problems, kind_problems
 from apps.scorecards.language import RuleSyntaxError, compile_expression
 
 _TAG_RE = re.compile(TAG_PATTERN)
@@ -46,7 +47,6 @@ _RULE_KEYS = {
     "filter",
     "enabled",
 }
-_FILTER_KEYS = {"types", "groups", "query", "kind", "category"}
 
 
 @dataclass
@@ -121,6 +121,13 @@ def _check_filter(check: Checker, node: dict, key: str, path: str) -> dict:
         return {}
     fp = f"{path}.{key}" if path else key
     result: dict[str, Any] = {}
+    # A filter key that were ignored would widen the scope silently: unknown ones are errors, not warnings.
+    for unknown in [k for k in raw if k not in FILTER_KEYS]:
+        check.error(
+            f"unknown filter key '{unknown}' (known: {', '.join(sorted(FILTER_KEYS))})",
+            f"{fp}.{unknown}",
+            line_of(raw, unknown),
+        )
     for part in ("types", "groups"):
         block = check.field(raw, part, (dict,), fp, default=None)
         if block is None:
@@ -130,16 +137,26 @@ def _check_filter(check: Checker, node: dict, key: str, path: str) -> dict:
             values = check.string_list(block, direction, f"{fp}.{part}")
             if values:
                 entry[direction] = values
-        check.unknown_keys(block, {"include", "exclude"}, f"{fp}.{part}")
+        for unknown in [k for k in block if k not in ("include", "exclude")]:
+            check.error(
+                f"unknown key '{unknown}': only include and exclude are allowed",
+                f"{fp}.{part}.{unknown}",
+                line_of(block, unknown),
+            )
         if entry:
             result[part] = entry
     query = _check_expression(check, raw, "query", fp, required=False)
     if query:
         result["query"] = query
-    for extra in ("kind", "category"):
-        if raw.get(extra) is not None:
-            result[extra] = plain(raw[extra])
-    check.unknown_keys(raw, _FILTER_KEYS, fp)
+    for extra, problems_of in (("kind", kind_problems), ("category", category_problems)):
+        value = raw.get(extra)
+        if value is None:
+            continue
+        problems = problems_of(plain(value))
+        for problem in problems:
+            check.error(problem, f"{fp}.{extra}", line_of(raw, extra))
+        if not problems:
+            result[extra] = str(value).upper()
     return result
 
 
