@@ -6,11 +6,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from apps.core.errors import ApplicationError, NotFoundError, Problem
+from apps.core.errors import ApplicationError, NotFoundError, Problem, ValidationFailed
 from apps.core.score_inputs import score_inputs_changed
 from apps.scorecards.descriptors import ScorecardSpec, parse_scorecard_descriptor
 from apps.scorecards.models import Level, Rule, Scorecard
@@ -86,12 +86,15 @@ def _match_rules(spec: ScorecardSpec, existing: list[Rule]) -> list[Rule | None]
 
 
 @transaction.atomic
-def scorecard_apply(*, spec: ScorecardSpec, warnings: list[Problem] | None = None) -> ApplyResult:
+def scorecard_apply(
+    *, spec: ScorecardSpec, warnings: list[Problem] | None = None, announce: bool = True
+) -> ApplyResult:
     """Create or update the scorecard `spec.tag` to match the descriptor exactly.
 
     Rules keep their identifiers across updates (matched by identifier, then title, then
     expression); rules no longer in the descriptor are deleted with their results. The version is
-    bumped when levels or rules change, so score history can mark the change.
+    bumped when levels or rules change, so score history can mark the change. `announce` False
+    (dry runs) makes no re-scoring announcement.
     """
     scorecard = Scorecard.objects.select_for_update().filter(tag=spec.tag).first()
     created = scorecard is None
@@ -198,7 +201,9 @@ def scorecard_apply(*, spec: ScorecardSpec, warnings: list[Problem] | None = Non
     if result.definition_changed and not created:
         Scorecard.objects.filter(pk=scorecard.pk).update(version=F("version") + 1)
     scope_changed = old_fields is None or any(old_fields[name] != getattr(spec, name) for name in ("filter", "draft"))
-    if not spec.draft and (result.definition_changed or scope_changed):  # drafts are scored only when named
+    if (
+        announce and not spec.draft and (result.definition_changed or scope_changed)
+    ):  # drafts are scored only when named
         score_inputs_changed(scorecard_ids=[scorecard.pk], why=f"scorecard {scorecard.tag} applied")
     scorecard.refresh_from_db()
     result.scorecard = scorecard
@@ -213,13 +218,46 @@ def scorecard_apply(*, spec: ScorecardSpec, warnings: list[Problem] | None = Non
     return result
 
 
+def _apply_or_refuse(*, spec: ScorecardSpec, warnings: list[Problem], source: str, announce: bool) -> ApplyResult:
+    """`scorecard_apply`, with what the database refuses (a constraint, a value out of range) reported as
+    a ValidationFailed like any other descriptor error; the apply's transaction has rolled back by then."""
+    try:
+        return scorecard_apply(spec=spec, warnings=warnings, announce=announce)
+    except (IntegrityError, DataError) as exc:
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValidationFailed(
+            problems=[Problem(f"the database refused the descriptor: {detail}", source=source)], warnings=warnings
+        ) from exc
+
+
 def scorecard_apply_descriptor(*, text: str, source: str = "", dry_run: bool = False) -> ApplyResult:
-    """Validate, then apply unless `dry_run`. Raises ValidationFailed (nothing written) on any error."""
+    """Validate, then apply unless `dry_run`. Raises ValidationFailed (nothing written) on any error.
+
+    A dry run is the real apply, run inside a transaction that is then rolled back: it makes every
+    check applying makes, those that need the database included, and refuses exactly what applying
+    refuses. It writes nothing and announces nothing (no re-scoring; on-commit callbacks registered
+    inside are discarded with the rollback). Its result has action "valid", the scorecard as stored
+    before (None when the descriptor would create it), and the rules that would be created, updated
+    and deleted.
+    """
     spec, warnings = parse_scorecard_descriptor(text, source=source)
-    if dry_run:
-        existing = Scorecard.objects.filter(tag=spec.tag).first()
-        return ApplyResult(scorecard=existing, action="valid", warnings=warnings)
-    return scorecard_apply(spec=spec, warnings=warnings)
+    if not dry_run:
+        return _apply_or_refuse(spec=spec, warnings=warnings, source=source, announce=True)
+    existing = Scorecard.objects.filter(tag=spec.tag).first()
+    with transaction.atomic():
+        try:
+            planned = _apply_or_refuse(spec=spec, warnings=warnings, source=source, announce=False)
+        finally:
+            transaction.set_rollback(True)
+    return ApplyResult(
+        scorecard=existing,
+        action="valid",
+        warnings=planned.warnings,
+        rules_created=planned.rules_created,
+        rules_updated=planned.rules_updated,
+        rules_deleted=planned.rules_deleted,
+        definition_changed=planned.definition_changed,
+    )
 
 
 @transaction.atomic
