@@ -160,6 +160,13 @@ def _check_filter(check: Checker, node: dict, key: str, path: str) -> dict:
     return result
 
 
+def _check_length(check: Checker, node: dict, key: str, path: str, value: Any, limit: int) -> None:
+    """The column holds at most `limit` characters: say so here, with the line, not as a database error."""
+    if isinstance(value, str) and len(value) > limit:
+        full = f"{path}.{key}" if path else key
+        check.error(f"at most {limit} characters, not {len(value)}", full, line_of(node, key))
+
+
 def _check_color(check: Checker, raw: dict, path: str) -> str:
     """A level colour, stored as `#rrggbb` / `#rgb`. Cortex's exported files write it without the `#`
     (`color: 7cf376`), which is accepted. Unquoted all-digit colours are read by YAML as numbers:
@@ -221,6 +228,8 @@ def parse_scorecard_descriptor(text: str, *, source: str = "") -> tuple[Scorecar
             "a tag holds letters, digits, '.', '_' and '-', and starts alphanumeric", "tag", line_of(doc, "tag")
         )
     name = check.field(doc, "name", (str,), "", required=True)
+    _check_length(check, doc, "tag", "", tag, 255)
+    _check_length(check, doc, "name", "", name, 255)
     description = check.field(doc, "description", (str,), "", default="")
     draft = check.field(doc, "draft", (bool,), "", default=False)
 
@@ -236,11 +245,13 @@ def parse_scorecard_descriptor(text: str, *, source: str = "") -> tuple[Scorecar
 
     ladder = check.field(doc, "ladder", (dict,), "", default={})
     ladder_name = check.field(ladder, "name", (str,), "ladder", default="Default")
+    _check_length(check, ladder, "name", "ladder", ladder_name, 255)
     levels: list[LevelSpec] = []
     seen_names: set[str] = set()
     seen_ranks: set[int] = set()
     for lp, raw in check.mappings(ladder, "levels", "ladder"):
         level_name = check.field(raw, "name", (str,), lp, required=True)
+        _check_length(check, raw, "name", lp, level_name, 64)
         rank = check.field(raw, "rank", (int,), lp, required=True)
         color = _check_color(check, raw, lp)
         if rank is not None and rank < 1:
@@ -265,6 +276,7 @@ def parse_scorecard_descriptor(text: str, *, source: str = "") -> tuple[Scorecar
     identifiers: set[uuid.UUID] = set()
     for rp, raw in check.mappings(doc, "rules", ""):
         title = check.field(raw, "title", (str,), rp, required=True)
+        _check_length(check, raw, "title", rp, title, 255)
         if title and title in titles:
             check.error(f"two rules are titled {title!r}; titles identify rules", f"{rp}.title", line_of(raw, "title"))
         titles.add(title)

@@ -212,6 +212,9 @@ def test_identifier_is_unique_within_one_scorecard_in_the_database():
         (("effectiveFrom: 2027-01-01T00:00:00Z", "effectiveFrom: next year"), "rules[1].effectiveFrom", 27, "ISO-8601"),
         (("include: [tier-1]", "include: tier-1"), "rules[1].filter.groups.include", 28, "must be a list"),
         (("types: {include: [service]}", "types: [service]"), "filter.types", 15, "must be a mapping"),
+        (("name: Gold,", f"name: {'G' * 65},"), "ladder.levels[2].name", 13, "at most 64 characters, not 65"),
+        (("tag: production-readiness", f"tag: {'t' * 256}"), "tag", 1, "at most 255 characters"),
+        (("title: Has an owner", f"title: {'T' * 300}"), "rules[0].title", 18, "at most 255 characters"),
     ],
 )
 def test_validation_errors_name_field_and_line(change, path, line, message):

@@ -31,14 +31,16 @@ REFUSALS = {
     "validation: unknown level": DESIGN_DESCRIPTOR.replace("level: Bronze", "level: Platinum"),
     "validation: bad colour": DESIGN_DESCRIPTOR.replace('color: "#c38b5f"', "color: brown"),
     "validation: unknown filter key": DESIGN_DESCRIPTOR.replace("groups: {exclude: [deprecated]}", "owners: [x]"),
-    "database: level name longer than the column": DESIGN_DESCRIPTOR.replace(
+    "validation: level name longer than the column": DESIGN_DESCRIPTOR.replace(
         "name: Gold,", f"name: {'G' * 65},"
     ).replace("level: Gold", f"level: {'G' * 65}"),
     "database: weight out of the integer range": DESIGN_DESCRIPTOR.replace("weight: 2", "weight: 3000000000"),
     "database: rank collides with a level being removed": DESIGN_DESCRIPTOR.replace(
         '- {name: Silver, rank: 2, color: "#8c9298"}', "- {name: Mithril, rank: 30002}"
     ),
-    "database: tag longer than the column": DESIGN_DESCRIPTOR.replace("tag: production-readiness", f"tag: {'t' * 256}"),
+    "validation: tag longer than the column": DESIGN_DESCRIPTOR.replace(
+        "tag: production-readiness", f"tag: {'t' * 256}"
+    ),
 }
 
 

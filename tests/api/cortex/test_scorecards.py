@@ -375,7 +375,7 @@ class TestApplyDescriptor:
         [
             ("weight: 3", "weight: heavy"),  # refused by validation
             ("weight: 3", "weight: 3000000000"),  # refused by the database (integer out of range)
-            ("- name: Gold", f"- name: {'G' * 65}"),  # refused by the database (longer than the column)
+            ("- name: Gold", f"- name: {'G' * 65}"),  # longer than the column: refused by validation
         ],
     )
     def test_dry_run_refuses_what_the_apply_refuses(self, world, editor, bearer, old, new):
