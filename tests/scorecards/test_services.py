@@ -100,3 +100,29 @@ def test_dry_run_accepts_what_applying_accepts_for_a_shared_identifier():
     assert apply(other, dry_run=True).action == "valid"
     assert Scorecard.objects.count() == 1
     assert apply(other).action == "created"
+
+
+def test_apply_scorecard_dry_run_lists_what_it_would_change(tmp_path, capsys):
+    from django.core.management import call_command
+
+    apply(DESIGN_DESCRIPTOR)
+    path = tmp_path / "sc.yaml"
+    path.write_text(DESIGN_DESCRIPTOR.replace("weight: 2", "weight: 7"))
+    before = snapshot()
+    call_command("apply_scorecard", str(path), "--dry-run")
+    out = capsys.readouterr().out
+    assert "valid: would update production-readiness" in out
+    assert "rule would be updated: Has an owner" in out
+    assert snapshot() == before
+
+
+def test_apply_scorecard_dry_run_fails_on_a_database_refusal(tmp_path, capsys):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    path = tmp_path / "sc.yaml"
+    path.write_text(DESIGN_DESCRIPTOR.replace("weight: 2", "weight: 3000000000"))
+    with pytest.raises(CommandError, match="nothing was written"):
+        call_command("apply_scorecard", str(path), "--dry-run")
+    assert "the database refused the descriptor" in capsys.readouterr().err
+    assert snapshot() == ([], [], [])
