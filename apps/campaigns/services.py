@@ -13,6 +13,7 @@ from apps.campaigns.models import Campaign, CampaignSnapshot, CampaignStatus, Ow
 from apps.campaigns.selectors import campaign_progress, scope_problems
 from apps.core.errors import ApplicationError, Problem, ValidationFailed
 from apps.scorecards.models import Rule
+from apps.scorecards.selectors import AmbiguousRuleError, rules_by_identifiers
 
 
 class _Unset:
@@ -64,10 +65,15 @@ def _check(
                 wanted.append(uuid.UUID(str(raw)))
             except ValueError:
                 problems.append(Problem(f"{raw!r} is not a rule id (a UUID)", path=f"rule_ids.{index}"))
-        rules = list(Rule.objects.filter(identifier__in=wanted))
-        missing = sorted({str(w) for w in wanted} - {str(r.identifier) for r in rules})
-        if missing:
-            problems.append(Problem(f"no rule has the id {', '.join(missing)}", path="rule_ids"))
+        # Bare rule ids: an id that rules of several scorecards share is refused, not guessed.
+        try:
+            rules = list(rules_by_identifiers(wanted).values())
+        except AmbiguousRuleError as exc:
+            problems.append(Problem(str(exc), path="rule_ids"))
+        else:
+            missing = sorted({str(w) for w in wanted} - {str(r.identifier) for r in rules})
+            if missing:
+                problems.append(Problem(f"no rule has the id {', '.join(missing)}", path="rule_ids"))
     problems.extend(scope_problems(entity_scope))
     if problems:
         raise ValidationFailed(problems=problems)

@@ -366,7 +366,7 @@ def outcomes_push(*, results: Sequence[OutcomeInput]) -> OutcomesPushResult:
     enqueues nothing. After commit, each (entity, scorecard) with a new or changed outcome is announced
     for re-scoring, which writes its rule results, score and a score-history point on the workers.
     """
-    from apps.scorecards.models import Rule
+    from apps.scorecards.selectors import rules_by_identifiers
 
     if not results:
         return OutcomesPushResult(outcomes=[], total_received=0, total_updated=0)
@@ -376,12 +376,9 @@ def outcomes_push(*, results: Sequence[OutcomeInput]) -> OutcomesPushResult:
             parsed[item.rule_id] = uuid.UUID(str(item.rule_id))
         except ValueError:
             parsed[item.rule_id] = None
-    rules = {
-        str(rule.identifier): rule
-        for rule in Rule.objects.filter(identifier__in=[u for u in parsed.values() if u]).only(
-            "id", "identifier", "expression"
-        )
-    }
+    # Outcomes name rules by bare id. Identifiers are unique per scorecard only: an id that several
+    # scorecards' rules share is refused (AmbiguousRuleError, 409) rather than pushed to all or one.
+    rules = rules_by_identifiers({u for u in parsed.values() if u})
     unknown = [raw for raw, value in parsed.items() if value is None or str(value) not in rules]
     if unknown:
         raise UnknownRuleError(f"rule not found: {', '.join(unknown)}")

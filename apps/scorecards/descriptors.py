@@ -18,10 +18,11 @@ from apps.catalog.models import TAG_PATTERN
 from apps.core.errors import Problem
 from apps.core.validation import Checker
 from apps.core.yamlio import dump_yaml, line_of, load_yaml, plain
+from apps.scorecards.filters import FILTER_KEYS, category_problems, kind_problems
 from apps.scorecards.language import RuleSyntaxError, compile_expression
 
 _TAG_RE = re.compile(TAG_PATTERN)
-_COLOR_RE = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+_COLOR_RE = re.compile(r"^#?(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 _TOP_KEYS = {
     "tag",
     "name",
@@ -46,7 +47,6 @@ _RULE_KEYS = {
     "filter",
     "enabled",
 }
-_FILTER_KEYS = {"types", "groups", "query", "kind", "category"}
 
 
 @dataclass
@@ -121,6 +121,13 @@ def _check_filter(check: Checker, node: dict, key: str, path: str) -> dict:
         return {}
     fp = f"{path}.{key}" if path else key
     result: dict[str, Any] = {}
+    # A filter key that were ignored would widen the scope silently: unknown ones are errors, not warnings.
+    for unknown in [k for k in raw if k not in FILTER_KEYS]:
+        check.error(
+            f"unknown filter key '{unknown}' (known: {', '.join(sorted(FILTER_KEYS))})",
+            f"{fp}.{unknown}",
+            line_of(raw, unknown),
+        )
     for part in ("types", "groups"):
         block = check.field(raw, part, (dict,), fp, default=None)
         if block is None:
@@ -130,17 +137,57 @@ def _check_filter(check: Checker, node: dict, key: str, path: str) -> dict:
             values = check.string_list(block, direction, f"{fp}.{part}")
             if values:
                 entry[direction] = values
-        check.unknown_keys(block, {"include", "exclude"}, f"{fp}.{part}")
+        for unknown in [k for k in block if k not in ("include", "exclude")]:
+            check.error(
+                f"unknown key '{unknown}': only include and exclude are allowed",
+                f"{fp}.{part}.{unknown}",
+                line_of(block, unknown),
+            )
         if entry:
             result[part] = entry
     query = _check_expression(check, raw, "query", fp, required=False)
     if query:
         result["query"] = query
-    for extra in ("kind", "category"):
-        if raw.get(extra) is not None:
-            result[extra] = plain(raw[extra])
-    check.unknown_keys(raw, _FILTER_KEYS, fp)
+    for extra, problems_of in (("kind", kind_problems), ("category", category_problems)):
+        value = raw.get(extra)
+        if value is None:
+            continue
+        problems = problems_of(plain(value))
+        for problem in problems:
+            check.error(problem, f"{fp}.{extra}", line_of(raw, extra))
+        if not problems:
+            result[extra] = str(value).upper()
     return result
+
+
+def _check_length(check: Checker, node: dict, key: str, path: str, value: Any, limit: int) -> None:
+    """The column holds at most `limit` characters: say so here, with the line, not as a database error."""
+    if isinstance(value, str) and len(value) > limit:
+        full = f"{path}.{key}" if path else key
+        check.error(f"at most {limit} characters, not {len(value)}", full, line_of(node, key))
+
+
+def _check_color(check: Checker, raw: dict, path: str) -> str:
+    """A level colour, stored as `#rrggbb` / `#rgb`. Cortex's exported files write it without the `#`
+    (`color: 7cf376`), which is accepted. Unquoted all-digit colours are read by YAML as numbers:
+    six digits are taken as written; fewer (YAML dropped leading zeros, or `123` is ambiguous) are refused."""
+    value = raw.get("color")
+    if value is None or value == "":
+        return ""
+    if isinstance(value, int) and not isinstance(value, bool) and len(str(value)) == 6:
+        value = str(value)
+    if not isinstance(value, str):
+        check.error(
+            f'{plain(value)!r} is not a colour like #cda400 (quote it: color: "#cda400")',
+            f"{path}.color",
+            line_of(raw, "color"),
+        )
+        return ""
+    text = value.strip()
+    if not _COLOR_RE.match(text):
+        check.error(f"{value!r} is not a colour like #cda400", f"{path}.color", line_of(raw, "color"))
+        return ""
+    return text if text.startswith("#") else f"#{text}"
 
 
 def _parse_datetime(value: Any) -> datetime | None:
@@ -181,6 +228,8 @@ def parse_scorecard_descriptor(text: str, *, source: str = "") -> tuple[Scorecar
             "a tag holds letters, digits, '.', '_' and '-', and starts alphanumeric", "tag", line_of(doc, "tag")
         )
     name = check.field(doc, "name", (str,), "", required=True)
+    _check_length(check, doc, "tag", "", tag, 255)
+    _check_length(check, doc, "name", "", name, 255)
     description = check.field(doc, "description", (str,), "", default="")
     draft = check.field(doc, "draft", (bool,), "", default=False)
 
@@ -196,15 +245,15 @@ def parse_scorecard_descriptor(text: str, *, source: str = "") -> tuple[Scorecar
 
     ladder = check.field(doc, "ladder", (dict,), "", default={})
     ladder_name = check.field(ladder, "name", (str,), "ladder", default="Default")
+    _check_length(check, ladder, "name", "ladder", ladder_name, 255)
     levels: list[LevelSpec] = []
     seen_names: set[str] = set()
     seen_ranks: set[int] = set()
     for lp, raw in check.mappings(ladder, "levels", "ladder"):
         level_name = check.field(raw, "name", (str,), lp, required=True)
+        _check_length(check, raw, "name", lp, level_name, 64)
         rank = check.field(raw, "rank", (int,), lp, required=True)
-        color = check.field(raw, "color", (str,), lp, default="")
-        if color and not _COLOR_RE.match(color):
-            check.error(f"{color!r} is not a colour like #cda400", f"{lp}.color", line_of(raw, "color"))
+        color = _check_color(check, raw, lp)
         if rank is not None and rank < 1:
             check.error("rank starts at 1 (the lowest level)", f"{lp}.rank", line_of(raw, "rank"))
         if level_name in seen_names:
@@ -227,6 +276,7 @@ def parse_scorecard_descriptor(text: str, *, source: str = "") -> tuple[Scorecar
     identifiers: set[uuid.UUID] = set()
     for rp, raw in check.mappings(doc, "rules", ""):
         title = check.field(raw, "title", (str,), rp, required=True)
+        _check_length(check, raw, "title", rp, title, 255)
         if title and title in titles:
             check.error(f"two rules are titled {title!r}; titles identify rules", f"{rp}.title", line_of(raw, "title"))
         titles.add(title)

@@ -6,6 +6,14 @@ from dataclasses import dataclass
 
 from apps.scorecards.language import CompiledExpression, EntityFacts, RuleSyntaxError, compile_expression
 
+# Cortex's filter keys (as its exported descriptors carry them): `kind` says which shape the filter has
+# (only GENERIC, the types/groups/query shape, is known), `category` is the legacy entity category.
+FILTER_KEYS = frozenset({"types", "groups", "query", "kind", "category"})
+FILTER_KINDS = frozenset({"GENERIC"})
+# Category -> the entity type it means; RESOURCE is every other type (Cortex's resources are custom types).
+FILTER_CATEGORIES: dict[str, str | None] = {"SERVICE": "service", "DOMAIN": "domain", "TEAM": "team", "RESOURCE": None}
+_CATEGORY_TYPES = frozenset(t for t in FILTER_CATEGORIES.values() if t)
+
 
 @dataclass(frozen=True, slots=True)
 class CompiledFilter:
@@ -14,15 +22,30 @@ class CompiledFilter:
     groups_include: frozenset[str] = frozenset()
     groups_exclude: frozenset[str] = frozenset()
     query: CompiledExpression | None = None
+    category: str | None = None  # a FILTER_CATEGORIES key
 
     @property
     def is_empty(self) -> bool:
         return not (
-            self.types_include or self.types_exclude or self.groups_include or self.groups_exclude or self.query
+            self.types_include
+            or self.types_exclude
+            or self.groups_include
+            or self.groups_exclude
+            or self.query
+            or self.category
         )
 
+    def _category_matches(self, entity_type: str) -> bool:
+        if self.category is None:
+            return True
+        wanted = FILTER_CATEGORIES[self.category]
+        return entity_type == wanted if wanted else entity_type not in _CATEGORY_TYPES
+
     def matches(self, ctx: EntityFacts) -> bool:
-        """Include lists need one match, exclude lists none; the query must hold. May raise RuleRuntimeError."""
+        """The category must match, include lists need one match, exclude lists none; the query must hold.
+        May raise RuleRuntimeError."""
+        if not self._category_matches(ctx.type):
+            return False
         if self.types_include and ctx.type not in self.types_include:
             return False
         if ctx.type in self.types_exclude:
@@ -50,6 +73,7 @@ def compile_filter(data: dict | None) -> CompiledFilter:
         groups_include=frozenset(groups.get("include") or ()),
         groups_exclude=frozenset(groups.get("exclude") or ()),
         query=compile_expression(query) if query else None,
+        category=str(data["category"]).upper() if data.get("category") else None,
     )
 
 
@@ -59,7 +83,9 @@ def filter_problems(data) -> list[str]:
         return []
     if not isinstance(data, dict):
         return ["a filter is a mapping with types, groups and query"]
-    problems = []
+    problems = [f"unknown filter key {key!r}" for key in data if key not in FILTER_KEYS]
+    problems.extend(category_problems(data.get("category")))
+    problems.extend(kind_problems(data.get("kind")))
     for part in ("types", "groups"):
         block = data.get(part)
         if block is None:
@@ -82,3 +108,19 @@ def filter_problems(data) -> list[str]:
             except RuleSyntaxError as exc:
                 problems.append(f"query: {exc}")
     return problems
+
+
+def category_problems(value) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, str) or value.upper() not in FILTER_CATEGORIES:
+        return [f"category {value!r} is not one of {', '.join(FILTER_CATEGORIES)}"]
+    return []
+
+
+def kind_problems(value) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, str) or value.upper() not in FILTER_KINDS:
+        return [f"kind {value!r} is not a filter kind this server applies (only {', '.join(sorted(FILTER_KINDS))})"]
+    return []

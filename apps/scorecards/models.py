@@ -89,7 +89,10 @@ class Rule(models.Model):
     """A weighted check. An empty expression means its outcome is pushed from outside (Datadog-style)."""
 
     scorecard = models.ForeignKey(Scorecard, on_delete=models.CASCADE, related_name="rules")
-    identifier = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Unique within its scorecard, not across scorecards: Cortex accepts one identifier in several
+    # scorecards (tenant exports do that). APIs that address a rule by identifier alone use
+    # `apps.scorecards.selectors.rule_by_identifier`, which refuses an ambiguous one.
+    identifier = models.UUIDField(default=uuid.uuid4, db_index=True, editable=False)
     title = models.CharField(max_length=255)
     description = models.TextField(blank=True)
     expression = models.TextField(blank=True)
@@ -107,7 +110,10 @@ class Rule(models.Model):
 
     class Meta:
         ordering = ["scorecard", "position", "id"]
-        constraints = [models.UniqueConstraint(fields=["scorecard", "title"], name="rule_unique_title")]
+        constraints = [
+            models.UniqueConstraint(fields=["scorecard", "title"], name="rule_unique_title"),
+            models.UniqueConstraint(fields=["scorecard", "identifier"], name="rule_unique_identifier"),
+        ]
 
     def __str__(self) -> str:
         return self.title

@@ -7,7 +7,52 @@ from collections.abc import Iterable
 
 from django.db.models import Q, QuerySet
 
+from apps.core.errors import ApplicationError
 from apps.scorecards.models import Rule, Scorecard
+
+
+class AmbiguousRuleError(ApplicationError):
+    """A rule identifier given alone (without its scorecard) names rules of several scorecards.
+
+    Identifiers are unique per scorecard only (Cortex lets scorecards share one), so an API that takes
+    a bare rule id resolves it when exactly one rule has it and refuses it (409) otherwise, naming the
+    scorecards, rather than guessing.
+    """
+
+    def __init__(self, shared: dict[str, list[str]]) -> None:
+        details = "; ".join(f"rule id {i} is in scorecards {', '.join(tags)}" for i, tags in sorted(shared.items()))
+        super().__init__(f"ambiguous rule id: {details}; address the rule through its scorecard", code="conflict")
+        self.shared = shared
+
+
+def rules_by_identifiers(
+    identifiers: Iterable[uuid.UUID], *, queryset: QuerySet[Rule] | None = None
+) -> dict[str, Rule]:
+    """The rules named by bare identifiers, keyed by `str(identifier)`; unknown ones are left out.
+
+    Raises AmbiguousRuleError when an identifier belongs to rules of more than one scorecard.
+    `queryset` lets a caller lock or narrow the rows (e.g. `Rule.objects.select_for_update()`).
+    """
+    wanted = list(identifiers)
+    if not wanted:
+        return {}
+    rows = (queryset if queryset is not None else Rule.objects.all()).filter(identifier__in=wanted)
+    found: dict[str, Rule] = {}
+    shared: dict[str, list[str]] = {}
+    for rule in rows.select_related("scorecard").order_by("scorecard__tag"):
+        key = str(rule.identifier)
+        if key in found:
+            shared.setdefault(key, [found[key].scorecard.tag]).append(rule.scorecard.tag)
+        else:
+            found[key] = rule
+    if shared:
+        raise AmbiguousRuleError(shared)
+    return found
+
+
+def rule_by_identifier(identifier: uuid.UUID, *, queryset: QuerySet[Rule] | None = None) -> Rule | None:
+    """The one rule with this identifier, None when there is none; AmbiguousRuleError when several."""
+    return rules_by_identifiers([identifier], queryset=queryset).get(str(identifier))
 
 
 def _uuids(values: Iterable[str]) -> list[uuid.UUID]:

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -14,6 +14,7 @@ from apps.core.errors import ApplicationError, NotFoundError, Problem, Validatio
 from apps.core.score_inputs import score_inputs_changed
 from apps.scorecards.descriptors import ScorecardSpec, parse_scorecard_descriptor
 from apps.scorecards.models import Level, Rule, Scorecard
+from apps.scorecards.selectors import rule_by_identifier
 
 _SCORECARD_FIELDS = (
     "name",
@@ -85,12 +86,15 @@ def _match_rules(spec: ScorecardSpec, existing: list[Rule]) -> list[Rule | None]
 
 
 @transaction.atomic
-def scorecard_apply(*, spec: ScorecardSpec, warnings: list[Problem] | None = None) -> ApplyResult:
+def scorecard_apply(
+    *, spec: ScorecardSpec, warnings: list[Problem] | None = None, announce: bool = True
+) -> ApplyResult:
     """Create or update the scorecard `spec.tag` to match the descriptor exactly.
 
     Rules keep their identifiers across updates (matched by identifier, then title, then
     expression); rules no longer in the descriptor are deleted with their results. The version is
-    bumped when levels or rules change, so score history can mark the change.
+    bumped when levels or rules change, so score history can mark the change. `announce` False
+    (dry runs) makes no re-scoring announcement.
     """
     scorecard = Scorecard.objects.select_for_update().filter(tag=spec.tag).first()
     created = scorecard is None
@@ -105,17 +109,8 @@ def scorecard_apply(*, spec: ScorecardSpec, warnings: list[Problem] | None = Non
         old_levels = list(scorecard.levels.all())
         old_rules = list(scorecard.rules.select_related("level").order_by("position", "id"))
 
-    # A given identifier may not belong to another scorecard's rule.
-    given = [r.identifier for r in spec.rules if r.identifier]
-    if given:
-        foreign = Rule.objects.filter(identifier__in=given).exclude(scorecard__tag=spec.tag)
-        foreign_ids = {str(i) for i in foreign.values_list("identifier", flat=True)}
-        if foreign_ids:
-            raise ValidationFailed(
-                problems=[
-                    Problem(f"rule identifier {i} belongs to another scorecard", path="rules") for i in foreign_ids
-                ]
-            )
+    # Identifiers are unique per scorecard only: a descriptor may reuse one another scorecard has
+    # (Cortex's tenant exports do); within this descriptor, duplicates were refused by validation.
 
     old_definition = _definition(
         [(lv.name, lv.rank) for lv in old_levels],
@@ -206,7 +201,9 @@ def scorecard_apply(*, spec: ScorecardSpec, warnings: list[Problem] | None = Non
     if result.definition_changed and not created:
         Scorecard.objects.filter(pk=scorecard.pk).update(version=F("version") + 1)
     scope_changed = old_fields is None or any(old_fields[name] != getattr(spec, name) for name in ("filter", "draft"))
-    if not spec.draft and (result.definition_changed or scope_changed):  # drafts are scored only when named
+    if (
+        announce and not spec.draft and (result.definition_changed or scope_changed)
+    ):  # drafts are scored only when named
         score_inputs_changed(scorecard_ids=[scorecard.pk], why=f"scorecard {scorecard.tag} applied")
     scorecard.refresh_from_db()
     result.scorecard = scorecard
@@ -221,13 +218,46 @@ def scorecard_apply(*, spec: ScorecardSpec, warnings: list[Problem] | None = Non
     return result
 
 
+def _apply_or_refuse(*, spec: ScorecardSpec, warnings: list[Problem], source: str, announce: bool) -> ApplyResult:
+    """`scorecard_apply`, with what the database refuses (a constraint, a value out of range) reported as
+    a ValidationFailed like any other descriptor error; the apply's transaction has rolled back by then."""
+    try:
+        return scorecard_apply(spec=spec, warnings=warnings, announce=announce)
+    except (IntegrityError, DataError) as exc:
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValidationFailed(
+            problems=[Problem(f"the database refused the descriptor: {detail}", source=source)], warnings=warnings
+        ) from exc
+
+
 def scorecard_apply_descriptor(*, text: str, source: str = "", dry_run: bool = False) -> ApplyResult:
-    """Validate, then apply unless `dry_run`. Raises ValidationFailed (nothing written) on any error."""
+    """Validate, then apply unless `dry_run`. Raises ValidationFailed (nothing written) on any error.
+
+    A dry run is the real apply, run inside a transaction that is then rolled back: it makes every
+    check applying makes, those that need the database included, and refuses exactly what applying
+    refuses. It writes nothing and announces nothing (no re-scoring; on-commit callbacks registered
+    inside are discarded with the rollback). Its result has action "valid", the scorecard as stored
+    before (None when the descriptor would create it), and the rules that would be created, updated
+    and deleted.
+    """
     spec, warnings = parse_scorecard_descriptor(text, source=source)
-    if dry_run:
-        existing = Scorecard.objects.filter(tag=spec.tag).first()
-        return ApplyResult(scorecard=existing, action="valid", warnings=warnings)
-    return scorecard_apply(spec=spec, warnings=warnings)
+    if not dry_run:
+        return _apply_or_refuse(spec=spec, warnings=warnings, source=source, announce=True)
+    existing = Scorecard.objects.filter(tag=spec.tag).first()
+    with transaction.atomic():
+        try:
+            planned = _apply_or_refuse(spec=spec, warnings=warnings, source=source, announce=False)
+        finally:
+            transaction.set_rollback(True)
+    return ApplyResult(
+        scorecard=existing,
+        action="valid",
+        warnings=planned.warnings,
+        rules_created=planned.rules_created,
+        rules_updated=planned.rules_updated,
+        rules_deleted=planned.rules_deleted,
+        definition_changed=planned.definition_changed,
+    )
 
 
 @transaction.atomic
@@ -355,6 +385,8 @@ def rule_create_custom(
     last = Rule.objects.filter(scorecard=scorecard).order_by("-position").values_list("position", flat=True).first()
     try:
         with transaction.atomic():
+            # The identifier is always a fresh UUID (the model default): rules created through the
+            # Datadog API never reuse one, so their bare ids stay unambiguous.
             rule = Rule.objects.create(
                 scorecard=scorecard,
                 title=name,
@@ -392,11 +424,8 @@ def rule_update(
     (select_for_update) for the read and write.
     """
     identifier = _parse_rule_identifier(rule_id)
-    rule = (
-        Rule.objects.select_for_update().select_related("scorecard").filter(identifier=identifier).first()
-        if identifier
-        else None
-    )
+    # A bare rule id: resolved when one scorecard has it, 409 when several do (AmbiguousRuleError).
+    rule = rule_by_identifier(identifier, queryset=Rule.objects.select_for_update()) if identifier else None
     if rule is None:
         raise NotFoundError(f"rule not found: {rule_id}")
     scorecard = rule.scorecard
@@ -432,16 +461,12 @@ def rule_delete(*, rule_id: str) -> None:
     """Delete a rule with its results, outcomes and exemptions. Unknown id: NotFoundError
     `rule not found: <id>` (the real server's words)."""
     identifier = _parse_rule_identifier(rule_id)
-    scorecard_id = (
-        Rule.objects.filter(identifier=identifier).values_list("scorecard_id", flat=True).first()
-        if identifier is not None
-        else None
-    )
-    deleted = (
-        Rule.objects.filter(identifier=identifier).delete()[0]
-        if identifier is not None and scorecard_id is not None
-        else 0
-    )
-    if not deleted or scorecard_id is None:
+    # A bare rule id: resolved when one scorecard has it, 409 when several do (AmbiguousRuleError).
+    rule = rule_by_identifier(identifier, queryset=Rule.objects.select_for_update()) if identifier else None
+    if rule is None:
+        raise NotFoundError(f"rule not found: {rule_id}")
+    scorecard_id = rule.scorecard_id
+    deleted = Rule.objects.filter(pk=rule.pk).delete()[0]
+    if not deleted:
         raise NotFoundError(f"rule not found: {rule_id}")
     scorecard_definition_changed(scorecard_id=scorecard_id, why=f"rule {rule_id} deleted")

@@ -129,3 +129,17 @@ def test_snapshot_task_records_open_campaigns(world, owner):
     make(world, owner, key="done", status="completed")
     record_campaign_snapshots()  # CELERY_TASK_ALWAYS_EAGER in test settings
     assert list(CampaignSnapshot.objects.values_list("campaign__key", flat=True)) == ["q1-security"]
+
+
+def test_a_rule_id_shared_by_two_scorecards_is_refused(world, owner):
+    from apps.scorecards.models import Rule
+    from apps.scorecards.services import rule_create_custom
+
+    twin = rule_create_custom(name="Twin", scorecard_name="Elsewhere")
+    Rule.objects.filter(pk=twin.pk).update(identifier=world.r1.identifier)
+    with pytest.raises(ValidationFailed) as info:
+        make(world, owner)
+    (problem,) = info.value.problems
+    assert problem.path == "rule_ids"
+    assert f"rule id {world.r1.identifier} is in scorecards" in problem.message
+    assert not Campaign.objects.exists()

@@ -102,3 +102,16 @@ def test_outcome_list_filters(rule, user_factory):
     assert [o.entity.tag for o in outcome_list(user=viewer, service_name="a")] == ["a"]
     assert list(outcome_list(user=viewer, rule_ids=["junk"])) == []
     assert list(outcome_list(user=viewer, rule_enabled=False)) == []
+
+
+def test_a_rule_id_shared_by_two_scorecards_refuses_the_push(rule):
+    from apps.scorecards.models import Rule
+    from apps.scorecards.selectors import AmbiguousRuleError
+
+    twin = rule_create_custom(name="Pushed", scorecard_name="Other", level=1)
+    Rule.objects.filter(pk=twin.pk).update(identifier=rule.identifier)
+    with pytest.raises(AmbiguousRuleError, match="is in scorecards ops, other") as info:
+        outcomes_push(results=[item(rule, "svc")])
+    assert info.value.code == "conflict"
+    assert not RuleOutcome.objects.exists()
+    assert not Entity.objects.exists()

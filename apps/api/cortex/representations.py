@@ -26,6 +26,9 @@ def filter_of(value: dict | None) -> dict:
             out[part] = {"include": value[part].get("include", []), "exclude": value[part].get("exclude", [])}
     if value.get("query"):
         out["query"] = value["query"]
+    for extra in ("category", "kind"):
+        if value.get(extra):
+            out[extra] = value[extra]
     return out
 
 

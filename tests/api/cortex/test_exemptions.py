@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from apps.evaluations.models import EntityScore
 from apps.exemptions.models import Exemption, ExemptionStatus
+from apps.scorecards.models import Rule
 from tests.api.cortex.conftest import (
     BAD,
     DESCRIPTION_RULE,
@@ -76,6 +77,14 @@ class TestRequest:
         response = post_json(bearer(viewer), BASE, {"days": 0, "reason": "r", "ruleIdentifier": DESCRIPTION_RULE})
         assert response.status_code == 200
         assert Exemption.objects.get().rule == world.rule(DESCRIPTION_RULE)
+
+    def test_rule_identifier_shared_with_another_scorecard_resolves_inside_this_one(self, world, viewer, bearer):
+        # The Cortex API always names the scorecard, so a shared identifier is never ambiguous here.
+        other = make_scorecard("other-scorecard", "Other")
+        Rule.objects.filter(scorecard=other, title=OWNER_RULE).update(identifier=world.rule(OWNER_RULE).identifier)
+        response = request_exemption(bearer(viewer), world)
+        assert response.status_code == 200, response.content
+        assert Exemption.objects.get().rule == world.rule(OWNER_RULE)
 
     def test_auto_approve_scorecard_answers_approved_and_rescores(
         self, db, viewer, bearer, django_capture_on_commit_callbacks

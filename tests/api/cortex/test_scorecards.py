@@ -370,6 +370,25 @@ class TestApplyDescriptor:
         assert response.json()["scorecard"]["name"] == NAME
         assert Scorecard.objects.get(tag=TAG).name == NAME
 
+    @pytest.mark.parametrize(
+        ("old", "new"),
+        [
+            ("weight: 3", "weight: heavy"),  # refused by validation
+            ("weight: 3", "weight: 3000000000"),  # refused by the database (integer out of range)
+            ("- name: Gold", f"- name: {'G' * 65}"),  # longer than the column: refused by validation
+        ],
+    )
+    def test_dry_run_refuses_what_the_apply_refuses(self, world, editor, bearer, old, new):
+        text = scorecard_yaml().replace(old, new, 1)
+        before = list(Rule.objects.order_by("id").values_list("title", "weight", "level__name"))
+        client = bearer(editor)
+        dry = client.post("/api/v1/scorecards/descriptor?dryRun=true", data=text, content_type=YAML)
+        real = client.post("/api/v1/scorecards/descriptor?dryRun=false", data=text, content_type=YAML)
+        dry_body = assert_cortex_error(dry, 400, "BAD_REQUEST")
+        real_body = assert_cortex_error(real, 400, "BAD_REQUEST")
+        assert dry_body["violations"] == real_body["violations"]
+        assert list(Rule.objects.order_by("id").values_list("title", "weight", "level__name")) == before
+
     def test_invalid_yaml_is_400_with_violations_carrying_the_line(self, db, editor, bearer):
         response = bearer(editor).post(
             "/api/v1/scorecards/descriptor?dryRun=False", data="tag: x\nname: [\n", content_type=YAML

@@ -111,6 +111,23 @@ def test_async_push_unknown_rule_is_409_invalid_rule_id(editor, rule):
     assert not RuleOutcome.objects.exists() and not Entity.objects.exists()  # all or nothing
 
 
+def test_async_push_to_a_rule_id_two_scorecards_share_is_409_and_writes_nothing(editor, rule):
+    from apps.scorecards.models import Rule
+
+    twin = rule_create_custom(name="Runbook linked", scorecard_name="Other Readiness")
+    Rule.objects.filter(pk=twin.pk).update(identifier=rule.identifier)
+    response = dd(editor).post(
+        OUTCOMES,
+        push_body({"rule_id": str(rule.identifier), "entity_reference": "service:my-service", "state": "pass"}),
+        format="json",
+    )
+    assert response.status_code == 409
+    (error,) = response.json()["errors"]
+    assert error["status"] == "409"
+    assert f"rule id {rule.identifier} is in scorecards ops-readiness, other-readiness" in error["detail"]
+    assert not RuleOutcome.objects.exists() and not Entity.objects.exists()
+
+
 def test_async_push_for_a_rule_with_an_expression_is_409(editor, rule_factory):
     coded = rule_factory(expression="true")
     response = dd(editor).post(

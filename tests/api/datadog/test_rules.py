@@ -382,3 +382,52 @@ def test_get_on_a_rule_is_405(viewer):
     response = dd(viewer).get(f"{RULES}/{rule.identifier}")
     assert response.status_code == 405
     assert response.json()["errors"][0]["status"] == "405"
+
+
+# --- identifiers shared across scorecards (unique per scorecard only) -------------------------------
+
+
+def shared_pair() -> tuple[Rule, Rule]:
+    """Two rules in two scorecards with one identifier, as Cortex's tenant exports have."""
+    from apps.scorecards.services import rule_create_custom
+
+    first = rule_create_custom(name="Shared", scorecard_name="Alpha")
+    second = rule_create_custom(name="Shared", scorecard_name="Beta")
+    Rule.objects.filter(pk=second.pk).update(identifier=first.identifier)
+    return first, Rule.objects.get(pk=second.pk)
+
+
+def test_update_or_delete_of_an_ambiguous_rule_id_is_409_and_changes_nothing(editor):
+    first, second = shared_pair()
+    client = dd(editor)
+    put = client.put(f"{RULES}/{first.identifier}", body(name="Renamed", scorecard_name="Alpha"), format="json")
+    assert put.status_code == 409, put.content
+    (error,) = put.json()["errors"]
+    assert f"rule id {first.identifier} is in scorecards alpha, beta" in error["detail"]
+    delete = client.delete(f"{RULES}/{first.identifier}")
+    assert delete.status_code == 409
+    assert sorted(Rule.objects.filter(identifier=first.identifier).values_list("title", flat=True)) == [
+        "Shared",
+        "Shared",
+    ]
+
+
+def test_a_rule_id_unique_again_resolves(editor):
+    first, second = shared_pair()
+    Rule.objects.filter(pk=second.pk).delete()
+    response = dd(editor).put(
+        f"{RULES}/{first.identifier}", body(name="Renamed", scorecard_name="Alpha"), format="json"
+    )
+    assert response.status_code == 200, response.content
+    assert Rule.objects.get(pk=first.pk).title == "Renamed"
+    assert dd(editor).delete(f"{RULES}/{first.identifier}").status_code == 204
+    assert not Rule.objects.filter(pk=first.pk).exists()
+
+
+def test_rules_created_through_the_api_get_a_fresh_identifier(editor):
+    first, _ = shared_pair()
+    response = dd(editor).post(RULES, body(name="New", scorecard_name="Alpha"), format="json")
+    assert response.status_code == 201
+    new_id = response.json()["data"]["id"]
+    assert new_id != str(first.identifier)
+    assert Rule.objects.filter(identifier=new_id).count() == 1

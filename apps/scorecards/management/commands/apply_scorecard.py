@@ -36,14 +36,16 @@ class Command(BaseCommand):
         if dry_run:
             target = f"would update {result.scorecard.tag}" if result.scorecard else "would create a new scorecard"
             self.stdout.write(self.style.SUCCESS(f"valid: {target}"))
-            return
-        self.stdout.write(self.style.SUCCESS(f"{result.scorecard.tag}: {result.action}"))
+        else:
+            self.stdout.write(self.style.SUCCESS(f"{result.scorecard.tag}: {result.action}"))
         for label, titles in (
             ("created", result.rules_created),
             ("updated", result.rules_updated),
             ("deleted", result.rules_deleted),
         ):
             for title in titles:
-                self.stdout.write(f"  rule {label}: {title}")
+                self.stdout.write(f"  rule {'would be ' if dry_run else ''}{label}: {title}")
+        if dry_run:
+            return
         if result.action != "unchanged" and not result.scorecard.draft:
             self.stdout.write("every entity on it is being re-scored on the workers")
