@@ -201,9 +201,8 @@ def scorecard_apply(
     if result.definition_changed and not created:
         Scorecard.objects.filter(pk=scorecard.pk).update(version=F("version") + 1)
     scope_changed = old_fields is None or any(old_fields[name] != getattr(spec, name) for name in ("filter", "draft"))
-    if (
-        announce and not spec.draft and (result.definition_changed or scope_changed)
-    ):  # drafts are scored only when named
+    # Drafts are scored only when someone names them; dry runs announce nothing.
+    if announce and not spec.draft and (result.definition_changed or scope_changed):
         score_inputs_changed(scorecard_ids=[scorecard.pk], why=f"scorecard {scorecard.tag} applied")
     scorecard.refresh_from_db()
     result.scorecard = scorecard
