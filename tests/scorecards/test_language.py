@@ -360,6 +360,46 @@ def test_boolean_operators(ctx, source, expected):
 @pytest.mark.parametrize(
     ("source", "expected"),
     [
+        ("true AND false", False),
+        ("true And true", True),
+        ("false OR true", True),
+        ("false oR false", False),
+        ("NOT true", False),
+        ("Not false", True),
+        ('!(entity.tag().matches(".*a.*") OR entity.tag().matches(".*b.*"))', False),
+        ('entity.tag() = "payments-api" AND NOT entity.hasGroup("java")', True),
+        ("false OR true AND false", False),  # AND binds tighter than OR, as and/or do
+        ("(false OR true) AND true", True),
+        ("true and false || true && not false", True),  # the spellings mix
+    ],
+)
+def test_boolean_keywords_in_any_case(ctx, source, expected):
+    assert run(source, ctx) is expected
+
+
+@pytest.mark.parametrize(
+    ("source", "name"),
+    [("order", "order"), ("notes = 1", "notes"), ("android", "android"), ("ANDROID", "ANDROID"), ("Origin", "Origin")],
+)
+def test_names_that_start_like_keywords_are_names(source, name):
+    assert syntax_error(source).message.startswith(f"unknown name {name!r}")
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ('custom("empty_obj").order = null AND custom("nothing").notes = null', True),
+        ('custom("runtime_info").android = null OR false', True),
+        ('custom("runtime_info").ORIGIN != null', False),
+    ],
+)
+def test_fields_that_start_like_keywords_are_fields(ctx, source, expected):
+    assert run(source, ctx) is expected
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
         ('false and "a" + 1 = 2', False),
         ('false and custom("language") > 1', False),
         ("false && 1 / 0 = 1", False),
@@ -1315,6 +1355,9 @@ def test_compile_time_errors(source, line, column, fragment):
         ("true true", 1, 6, "unexpected 'true'"),
         ("null null", 1, 6, "unexpected 'null'"),
         ('custom("tier") = 1 andtrue', 1, 20, "unexpected 'andtrue'"),  # keywords are whole words
+        ('custom("tier") = 1 ANDtrue', 1, 20, "unexpected 'ANDtrue'"),
+        ("true AND AND true", 1, 10, "unexpected 'AND'"),
+        ("OR true", 1, 1, "unexpected 'OR'"),
         ('entity.tag()\n= "x"\n"y"', 3, 1, "unexpected '\"y\"'"),
         ('entity.tag() = "payments" and\n  or custom("x")', 2, 3, "unexpected 'or'"),
         ('entity.tag() = "x" and\n  custom("n") >\n  )', 3, 3, "unexpected ')'"),
