@@ -400,6 +400,29 @@ def test_fields_that_start_like_keywords_are_fields(ctx, source, expected):
 @pytest.mark.parametrize(
     ("source", "expected"),
     [
+        ("1 /* one */ + 2", 3),
+        ("/* leading */ 1 + 2", 3),
+        ("1 + 2 // the rest of the line", 3),
+        ("1 +\n// a whole line\n2", 3),
+        ("1 /* spans\n   lines */ + 2 /**/", 3),
+        ("1 /* * / ** */ + 2", 3),
+        ("/* a */ 1 /* b */ + /* c */ 2", 3),  # each block comment ends at the first */
+        ("8 / 2 / 2", 2.0),  # a single slash still divides
+        ("8 / /* c */ 2", 4.0),
+        ('"https://x.example.com"', "https://x.example.com"),  # no comment inside a string
+        ('"a /* b */ c"', "a /* b */ c"),
+        ("'// not a comment'", "// not a comment"),
+        ('links("runbook").length > 0 // the runbook must be linked', True),
+        ('custom("tier") = 1 /* tier 1 */ AND\n  custom("language") = "python" // python only', True),
+    ],
+)
+def test_comments_are_ignored(ctx, source, expected):
+    assert run(source, ctx) == expected
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
         ('false and "a" + 1 = 2', False),
         ('false and custom("language") > 1', False),
         ("false && 1 / 0 = 1", False),
@@ -1318,6 +1341,11 @@ def test_compile_time_errors(source, line, column, fragment):
         ("", 1, 1, "the expression is empty"),
         ("   ", 1, 1, "the expression is empty"),
         ("\n\n", 1, 1, "the expression is empty"),
+        ("/* a placeholder */", 1, 1, "the expression is empty (it has only comments)"),
+        ("// nothing\n/* here */\n", 1, 1, "the expression is empty (it has only comments)"),
+        ("1 + 2 /* unclosed", 1, 7, "this comment is never closed with */"),
+        ('"/*" = x /* one\n two', 1, 10, "this comment is never closed with */"),
+        ("1 + // comment\n", 1, 15, "the expression ends too early"),
         ("1 +", 1, 4, "the expression ends too early"),
         ("entity.tag() =", 1, 15, "the expression ends too early"),
         ('entity.tag() = "x" and', 1, 23, "the expression ends too early"),

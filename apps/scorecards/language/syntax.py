@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -42,7 +43,31 @@ def _describe_expected(exc: UnexpectedInput) -> str:
     return "; expected " + ", ".join(names)
 
 
+# Strings, comments, or an opening `/*` with no `*/` after it: used only to explain a parse error.
+_COMMENT_SCAN = re.compile(r"""("(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*')|//[^\n]*|/\*.*?\*/|(/\*)""", re.S)
+
+
+def _comment_error(source: str) -> RuleSyntaxError | None:
+    """An unclosed `/*`, or a source that is only comments, explained better than the parser can."""
+    for match in _COMMENT_SCAN.finditer(source):
+        if match.group(2):
+            line = source.count("\n", 0, match.start()) + 1
+            column = match.start() - (source.rfind("\n", 0, match.start()) + 1) + 1
+            return RuleSyntaxError("this comment is never closed with */", line, column)
+    rest, last = [], 0
+    for match in _COMMENT_SCAN.finditer(source):
+        if not match.group(1):
+            rest.append(source[last : match.start()])
+            last = match.end()
+    rest.append(source[last:])
+    if not "".join(rest).strip():
+        return RuleSyntaxError("the expression is empty (it has only comments)", 1, 1)
+    return None
+
+
 def _syntax_error(exc: UnexpectedInput, source: str) -> RuleSyntaxError:
+    if (commented := _comment_error(source)) is not None:
+        return commented
     line, column = getattr(exc, "line", None), getattr(exc, "column", None)
     if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
         lines = source.splitlines() or [""]
