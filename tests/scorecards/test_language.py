@@ -423,6 +423,76 @@ def test_comments_are_ignored(ctx, source, expected):
 @pytest.mark.parametrize(
     ("source", "expected"),
     [
+        ("null ?? 3", 3),
+        ("1 ?? 3", 1),
+        ("false ?? true", False),  # only null is replaced, not false
+        ('"" ?? "x"', ""),
+        ("0 ?? 5", 0),
+        ("null ?? null", None),
+        ("null ?? null ?? 2", 2),
+        ('custom("missing") ?? 80', 80),
+        ('custom("nothing") ?? "none"', "none"),
+        ('custom("tier") ?? 3', 1),
+        ('custom("missing") ?? custom("tier")', 1),
+        ('custom("missing") ?? 0 >= 80', False),  # (custom("missing") ?? 0) >= 80
+        ('custom("missing") ?? 90 >= 80', True),
+        ('80 <= custom("missing") ?? 90', True),
+        ('custom("missing") ?? 1 + 2', 3),  # arithmetic binds tighter: missing ?? (1 + 2)
+        ('custom("tier") ?? 1 + 2', 1),
+        ('(custom("missing") ?? 1) + 2', 3),
+        ('custom("flag") ?? false and custom("missing") ?? true', True),
+        ('custom("missing") ?? false or custom("missing") ?? false', False),
+        ('not custom("missing") ?? false', True),
+        ('custom("missing") ?? [1, 2]', [1, 2]),
+        ('jq(custom("runtime_info"), ".nope") ?? "default"', "default"),
+        ('custom("tier") ?? 1 / 0', 1),  # the right side runs only when the left is null
+    ],
+)
+def test_null_coalescing(ctx, source, expected):
+    assert run(source, ctx) == expected
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ('custom("runtime_info")?.replicas', 3),
+        ('custom("runtime_info")?.regions.length', 2),
+        ('custom("runtime_info")?.regions?.contains("eu")', True),
+        ('custom("missing")?.replicas', None),
+        ('custom("missing")?.replicas.deeper', None),
+        ('custom("missing")?.length', None),
+        ('custom("language")?.length', 6),
+        ('custom("language")?.startsWith("py")', True),
+        ('custom("nothing")?.matches("x")', None),
+        ('custom("missing")?.contains("a" + 1)', None),  # the arguments are skipped too
+        ('custom("version")?.contains("2.4")', True),
+        ('semver("1.2.3")?.isStable()', True),
+        ('custom("missing")?.isStable()', None),
+        ('custom("missing")?.replicas ?? 1 >= 1', True),
+        ("entity?.tag()", "payments-api"),  # namespaces are never null
+        ('git?.fileExists("README.md")', True),
+        ('custom("runtime_info") ?.replicas', 3),
+    ],
+)
+def test_safe_access(ctx, source, expected):
+    assert run(source, ctx) == expected
+
+
+@pytest.mark.parametrize(
+    ("source", "fragment"),
+    [
+        ('custom("language")?.contains("a" + 1)', "cannot add string and number"),
+        ('custom("tier")?.startsWith("1")', "startsWith"),
+        ('custom("missing") ?? "a" + 1 > 2', "cannot add string and number"),
+    ],
+)
+def test_safe_access_and_coalescing_still_report_type_errors(ctx, source, fragment):
+    assert fragment in runtime_error(source, ctx)
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
         ('false and "a" + 1 = 2', False),
         ('false and custom("language") > 1', False),
         ("false && 1 / 0 = 1", False),
@@ -1346,6 +1416,13 @@ def test_compile_time_errors(source, line, column, fragment):
         ("1 + 2 /* unclosed", 1, 7, "this comment is never closed with */"),
         ('"/*" = x /* one\n two', 1, 10, "this comment is never closed with */"),
         ("1 + // comment\n", 1, 15, "the expression ends too early"),
+        ("1 ??", 1, 5, "the expression ends too early"),
+        ("1 ?? ?? 2", 1, 6, "unexpected '??'"),
+        ('custom("a")?.', 1, 14, "the expression ends too early; expected a name"),
+        ('custom("a")?.(1)', 1, 14, "unexpected '('"),
+        ("1 ? 2", 1, 3, "unexpected character '?'"),
+        ('custom("a")?.length()', 1, 14, "length is a property"),
+        ("entity?.nope()", 1, 9, "unknown function entity.nope()"),
         ("1 +", 1, 4, "the expression ends too early"),
         ("entity.tag() =", 1, 15, "the expression ends too early"),
         ('entity.tag() = "x" and', 1, 23, "the expression ends too early"),

@@ -163,6 +163,19 @@ class _Compiler(_Functions, Transformer):
         truth = V.truth
         return self._node(_guard(lambda ctx: not truth(of(ctx), "not"), meta.column), meta)
 
+    def coalesce(self, meta, left: _Node, right: _Node) -> _Node:
+        """`a ?? b`: a, or b when a is null; b is evaluated only then."""
+        left, right = self._value(left), self._value(right)
+        if left.is_literal:
+            return right if left.literal is None else left
+        lf, rf = left.fn, right.fn
+
+        def fn(ctx):
+            value = lf(ctx)
+            return rf(ctx) if value is None else value
+
+        return self._node(fn, meta)
+
     def compare(self, meta, left: _Node, op: Token, right: _Node) -> _Node:
         lf, rf = self._value(left).fn, self._value(right).fn
         symbol = str(op)
@@ -221,23 +234,43 @@ class _Compiler(_Functions, Transformer):
         return self._node(_guard(lambda ctx: V.neg(of(ctx)), meta.column), meta)
 
     # -- member access and calls -------------------------------------------------------
-    def member(self, meta, target: _Node, name_token: Token) -> _Node:
+    # Each builds `impl(ctx, value)` for the evaluated target `value`. `.` already gives null on a
+    # null target; `?.` (`safe_member`, `safe_method`) gives null without evaluating anything else,
+    # so the arguments of a method after `?.` are skipped too. Namespaces are never null: `git?.x()`
+    # is `git.x()`.
+    def _access(self, meta, target: _Node, impl, column, safe: bool) -> _Node:
+        tf = target.fn
+        if safe:
+
+            def fn(ctx):
+                value = tf(ctx)
+                return None if value is None else impl(ctx, value)
+
+        else:
+
+            def fn(ctx):
+                return impl(ctx, tf(ctx))
+
+        return self._node(_guard(fn, column), meta)
+
+    def member(self, meta, target: _Node, name_token: Token, safe: bool = False) -> _Node:
         name = str(name_token)
         if target.namespace:
             raise self._error(f"{target.namespace}.{name} is a function; write {target.namespace}.{name}()", name_token)
-        tf = target.fn
         if name == "length":
             length = V.length
-            return self._node(_guard(lambda ctx: length(tf(ctx)), name_token.column), meta)
+            return self._access(meta, target, lambda ctx, value: length(value), name_token.column, safe)
         member = V.member
-        return self._node(_guard(lambda ctx: member(tf(ctx), name), name_token.column), meta)
+        return self._access(meta, target, lambda ctx, value: member(value, name), name_token.column, safe)
 
-    def method(self, meta, target: _Node, name_token: Token, args: list[_Node] | None) -> _Node:
+    def safe_member(self, meta, target: _Node, name_token: Token) -> _Node:
+        return self.member(meta, target, name_token, safe=True)
+
+    def method(self, meta, target: _Node, name_token: Token, args: list[_Node] | None, safe: bool = False) -> _Node:
         name = str(name_token)
         args = args or []
         if target.namespace:
             return self._namespace_call(meta, target.namespace, name, args, name_token)
-        tf = target.fn
         column = name_token.column
         if name == "matches":
             self._arity(name, args, (1,), name_token)
@@ -247,22 +280,21 @@ class _Compiler(_Functions, Transformer):
             except re.error as exc:
                 raise RuleSyntaxError(f"invalid regular expression: {exc}", args[0].line, args[0].column) from None
             matches = V.regex_matches
-            return self._node(_guard(lambda ctx: matches(tf(ctx), compiled), column), meta)
+            return self._access(meta, target, lambda ctx, value: matches(value, compiled), column, safe)
         if name == "contains":
             self._arity(name, args, (1,), name_token)
             af = args[0].fn
             contains = V.contains
-            return self._node(_guard(lambda ctx: contains(tf(ctx), af(ctx)), column), meta)
+            return self._access(meta, target, lambda ctx, value: contains(value, af(ctx)), column, safe)
         if name in ("startsWith", "endsWith"):
             self._arity(name, args, (1,), name_token)
             af = args[0].fn
             affix = V.string_affix
-            return self._node(_guard(lambda ctx: affix(tf(ctx), af(ctx), name), column), meta)
+            return self._access(meta, target, lambda ctx, value: affix(value, af(ctx), name), column, safe)
         if name == "isStable":
             self._arity(name, args, (0,), name_token)
 
-            def is_stable(ctx):
-                value = tf(ctx)
+            def is_stable(ctx, value):
                 if value is None:
                     return None
                 if isinstance(value, str):
@@ -271,13 +303,16 @@ class _Compiler(_Functions, Transformer):
                     raise RuleRuntimeError(f"isStable() works on semver values, got {type_name(value)}")
                 return value.version.major >= 1 and not value.version.prerelease
 
-            return self._node(_guard(is_stable, column), meta)
+            return self._access(meta, target, is_stable, column, safe)
         if name == "length":
             raise self._error("length is a property; write .length without parentheses", name_token)
         raise self._error(
             f"unknown method {name!r}; methods: matches, contains, startsWith, endsWith, isStable, and .length",
             name_token,
         )
+
+    def safe_method(self, meta, target: _Node, name_token: Token, args: list[_Node] | None) -> _Node:
+        return self.method(meta, target, name_token, args, safe=True)
 
     def _namespace_call(self, meta, namespace: str, name: str, args: list[_Node], where) -> _Node:
         table = _NAMESPACE_FUNCTIONS[namespace]
