@@ -493,6 +493,53 @@ def test_safe_access_and_coalescing_still_report_type_errors(ctx, source, fragme
 @pytest.mark.parametrize(
     ("source", "expected"),
     [
+        ("1 in [1, 2]", True),
+        ("3 in [1, 2]", False),
+        ("3 in []", False),
+        ('"a" in ["a", "b"]', True),
+        ('"1" in [1, 2]', False),  # as `=`: a string is not a number
+        ("null in [1, null]", True),
+        ('"pay" in "payments-api"', True),
+        ('"Pay" in "payments-api"', False),
+        ('"" in "x"', True),
+        ('entity.tag() in ["payments-api", "billing"]', True),
+        ('custom("language") IN ["python", "go"]', True),
+        ('custom("language") In ["java"]', False),
+        ('"pci" in custom("tags")', True),
+        ('443 in custom("ports")', True),
+        ('"replicas" in custom("runtime_info")', True),  # an object: its keys
+        ('"eu" in jq(custom("runtime_info"), ".regions")', True),
+        ('"tier-1" in entity.groups()', True),
+        ("1 + 1 in [2]", True),  # arithmetic binds tighter
+        ('not "x" in ["x"]', False),  # not (x in [x])
+        ('"x" in ["y"] or 1 in [1]', True),
+        ('custom("missing") ?? "python" in ["python"]', True),  # (missing ?? "python") in [...]
+        ('custom("missing") in ["a"]', False),
+        ('"a" in custom("missing")', None),  # null on the right: null, which fails a rule
+        ('custom("missing") in "abc"', None),
+        ("[1] in [[1], [2]]", True),
+    ],
+)
+def test_in(ctx, source, expected):
+    assert run(source, ctx) == expected
+
+
+@pytest.mark.parametrize(
+    ("source", "fragment", "column"),
+    [
+        ('1 in "abc"', "'in' a string needs a string on its left, got number", 3),
+        ('"a" in 1', "'in' needs a list, string or object on its right, got number", 5),
+        ('"a" in true', "'in' needs a list, string or object on its right, got boolean", 5),
+        ('[1] in custom("runtime_info")', "object.contains() needs a key, got list", 5),
+    ],
+)
+def test_in_type_errors(ctx, source, fragment, column):
+    assert_runtime_error(source, ctx, fragment, column)
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
         ('false and "a" + 1 = 2', False),
         ('false and custom("language") > 1', False),
         ("false && 1 / 0 = 1", False),
@@ -1423,6 +1470,10 @@ def test_compile_time_errors(source, line, column, fragment):
         ("1 ? 2", 1, 3, "unexpected character '?'"),
         ('custom("a")?.length()', 1, 14, "length is a property"),
         ("entity?.nope()", 1, 9, "unknown function entity.nope()"),
+        ("1 in", 1, 5, "the expression ends too early"),
+        ("1 in in [1]", 1, 6, "unexpected 'in'"),
+        ("1 in [1] in [[1]]", 1, 10, "unexpected 'in'"),  # like comparisons, `in` does not chain
+        ("index", 1, 1, "unknown name 'index'"),
         ("1 +", 1, 4, "the expression ends too early"),
         ("entity.tag() =", 1, 15, "the expression ends too early"),
         ('entity.tag() = "x" and', 1, 23, "the expression ends too early"),

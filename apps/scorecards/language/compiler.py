@@ -176,6 +176,12 @@ class _Compiler(_Functions, Transformer):
 
         return self._node(fn, meta)
 
+    def in_(self, meta, item: _Node, op: Token, container: _Node) -> _Node:
+        """`x in [list]`, `x in "string"` (substring), `x in object` (key): `container.contains(x)`."""
+        itf, cf = self._value(item).fn, self._value(container).fn
+        member_of = V.member_of
+        return self._node(_guard(lambda ctx: member_of(itf(ctx), cf(ctx)), op.column), meta)
+
     def compare(self, meta, left: _Node, op: Token, right: _Node) -> _Node:
         lf, rf = self._value(left).fn, self._value(right).fn
         symbol = str(op)

@@ -30,6 +30,7 @@ _TOKEN_NAMES = {
     "NUMBER": "a number",
     "STRING": "a string",
     "COMP_OP": "a comparison",
+    "IN": "'in'",
     "$END": "the end of the expression",
 }
 

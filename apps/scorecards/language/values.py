@@ -265,6 +265,17 @@ def contains(container: Any, item: Any) -> Any:
     raise RuleRuntimeError(f"{type_name(container)} has no contains()")
 
 
+def member_of(item: Any, container: Any) -> Any:
+    """`item in container`: `container.contains(item)`, but a null on either side gives null."""
+    if container is None or (item is None and isinstance(container, str)):
+        return None
+    if isinstance(container, str) and not isinstance(item, str):
+        raise RuleRuntimeError(f"'in' a string needs a string on its left, got {type_name(item)}")
+    if not isinstance(container, str | list | tuple | dict):
+        raise RuleRuntimeError(f"'in' needs a list, string or object on its right, got {type_name(container)}")
+    return contains(container, item)
+
+
 def regex_matches(value: Any, pattern: re.Pattern) -> Any:
     """Java's String.matches semantics: the whole string must match."""
     if value is None:
