@@ -537,6 +537,13 @@ def test_in_type_errors(ctx, source, fragment, column):
     assert_runtime_error(source, ctx, fragment, column)
 
 
+def test_in_after_a_dot_is_a_field_name(ctx):
+    assert run('jq(custom("runtime_info"), "{in: 5}").in', ctx) == 5
+    assert run('custom("runtime_info")?.IN', ctx) is None
+    assert syntax_error('custom("a").in()').message.startswith("unknown method 'in'")
+    assert syntax_error("entity.").message == "the expression ends too early; expected a name"
+
+
 @pytest.mark.parametrize(
     ("source", "expected"),
     [

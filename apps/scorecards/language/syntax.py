@@ -38,6 +38,8 @@ _TOKEN_NAMES = {
 def _describe_expected(exc: UnexpectedInput) -> str:
     # `accepts` is exact for this parser state; `expected` may list tokens of merged LALR states.
     expected = getattr(exc, "accepts", None) or getattr(exc, "expected", None) or ()
+    if "NAME" in expected:
+        expected = set(expected) - {"IN"}  # only after a dot, where `in` is one more name
     names = sorted({_TOKEN_NAMES.get(name, name.lower()) for name in expected})
     if len(names) > 6:
         return ""
