@@ -39,8 +39,9 @@ from apps.evaluations.tasks import chunk_chain, evaluate_run_chunk, expire_exemp
 from apps.exemptions.models import Exemption, ExemptionEvent, ExemptionStatus
 from apps.exemptions.services import exemption_approve, exemption_request
 from apps.notifications.models import NotificationLog, NotificationRun, NotificationStatus
+from apps.scorecards.descriptors import parse_scorecard_descriptor
 from apps.scorecards.models import Rule, Scorecard
-from apps.scorecards.services import scorecard_apply_descriptor
+from apps.scorecards.services import scorecard_apply
 from scorecards_site.celery import app
 from tests.worker.harness import VISIBILITY_TIMEOUT, wait_for_other_sessions_to_end, wait_for_run, wait_until
 
@@ -150,7 +151,12 @@ def make_entities(count: int) -> list[Spec]:
 
 
 def apply_scorecard(text: str = SCORECARD) -> Scorecard:
-    return scorecard_apply_descriptor(text=text).scorecard
+    """Applied without announcing it: these tests start and count their runs themselves, and the run the
+    announcement would start on the worker (tests/worker/test_rescoring_worker.py) would race theirs."""
+    spec, _ = parse_scorecard_descriptor(text)
+    result = scorecard_apply(spec=spec, announce=False)
+    assert result.scorecard is not None
+    return result.scorecard
 
 
 def assert_scores_match(scorecard: Scorecard, specs: list[Spec], run: EvaluationRun) -> None:
