@@ -25,6 +25,7 @@ from functools import partial
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.catalog.models import Entity
@@ -56,7 +57,7 @@ def on_score_inputs_changed(changes: list[ScoreInputsChange]) -> None:
         rows.extend(
             PendingRescore(entity_id=e, scorecard_id=s, rerun=change.rerun, why=why, created_at=now)
             for e in entities
-            for s in list(scorecards)
+            for s in scorecards
         )
     if entity_ids:
         scores_drop_archived_entities(entity_ids=entity_ids)
@@ -232,9 +233,10 @@ def exemptions_rescore(*, pairs: Sequence[Sequence[int]], now: datetime | None =
     """Re-apply exemptions to the stored results of these (entity, scorecard) pairs; returns how many had a score."""
     from apps.evaluations.services import entity_rescore
 
+    existing = set(Scorecard.objects.filter(pk__in={s for _, s in pairs}).values_list("pk", flat=True))
     scored = 0
     for entity_id, scorecard_id in pairs:
-        if not Scorecard.objects.filter(pk=scorecard_id).exists():
+        if scorecard_id not in existing:  # deleted since the change was announced
             continue
         scored += entity_rescore(entity_id=entity_id, scorecard_id=scorecard_id, now=now) is not None
     return scored
@@ -242,6 +244,4 @@ def exemptions_rescore(*, pairs: Sequence[Sequence[int]], now: datetime | None =
 
 def pending_rescores(*, scorecard_id: int) -> int:
     """How many changes wait to be re-scored on this scorecard (its own, and those for every scorecard)."""
-    from django.db.models import Q
-
     return PendingRescore.objects.filter(Q(scorecard_id=scorecard_id) | Q(scorecard__isnull=True)).count()
