@@ -122,11 +122,12 @@ def progress_now(campaign: Campaign, rules: list[Rule], *, now: datetime) -> tup
     by the evaluator instead of read from the database, which has none yet.
     """
     entity_ids = list(Entity.objects.active().order_by("id").values_list("id", flat=True))
-    facts = entity_facts_bulk(entity_ids, now=now)
+    plans = {pk: plan_for(Scorecard.objects.get(pk=pk)) for pk in sorted({rule.scorecard_id for rule in rules})}
+    required = frozenset().union(*(plan.required_facts for plan in plans.values()))
+    facts = entity_facts_bulk(entity_ids, now=now, required=required)
     states: dict[int, list[str]] = {}
-    for scorecard_id in sorted({rule.scorecard_id for rule in rules}):
+    for scorecard_id, plan in plans.items():
         wanted = {rule.id for rule in rules if rule.scorecard_id == scorecard_id}
-        plan = plan_for(Scorecard.objects.get(pk=scorecard_id))
         exempt = exempt_rules_bulk(scorecard_id=scorecard_id, entity_ids=entity_ids, now=now)
         for entity_id in entity_ids:
             ctx = facts.get(entity_id)

@@ -229,7 +229,7 @@ def _matching(entity_scope: str, entity_ids: list[int], *, now: datetime) -> set
         query = compile_expression(entity_scope.strip())
     except RuleSyntaxError:
         return set()  # services refuse such scopes; an old row with one matches nothing rather than everything
-    facts = entity_facts_bulk(entity_ids, now=now)
+    facts = entity_facts_bulk(entity_ids, now=now, required=query.required_facts)
     matched = set()
     for entity_id in entity_ids:
         ctx = facts.get(entity_id)

@@ -2,7 +2,7 @@
 
 Used by the Datadog-style `GET /api/v2/scorecard/scores/{aggregation}`. Definitions (DESIGN §6 applied to counts):
 
-- `total_pass` = results `pass`; `total_fail` = `fail` + `error`; `total_no_data` = `no_data`;
+- `total_pass` = results `pass`; `total_fail` = `fail` + `error`; `total_no_data` = `no_data` + `not_configured`;
   `total_skip` = `skip` + `exempt` (an exemption leaves both sides of the score, as a skip does).
 - `numerator` = sum of the rule weights of `pass` results; `denominator` = sum of the weights of `pass`, `fail`,
   `error` and `no_data` results; `score` = numerator / denominator (0 when the denominator is 0), in 0..1.
@@ -36,8 +36,9 @@ SORT_FIELDS = ("score", "numerator", "denominator", "total_pass", "total_fail", 
 _PASS = Q(state=RuleState.PASS)
 _FAIL = Q(state__in=[RuleState.FAIL, RuleState.ERROR])
 _SKIP = Q(state__in=[RuleState.SKIP, RuleState.EXEMPT])
-_NO_DATA = Q(state=RuleState.NO_DATA)
-_SCORED = Q(state__in=[RuleState.PASS, RuleState.FAIL, RuleState.ERROR, RuleState.NO_DATA])
+# Datadog has no word for "integration not configured"; it is data the rule could not get, so it counts as no data.
+_NO_DATA = Q(state__in=[RuleState.NO_DATA, RuleState.NOT_CONFIGURED])
+_SCORED = Q(state__in=[RuleState.PASS, RuleState.FAIL, RuleState.ERROR, RuleState.NO_DATA, RuleState.NOT_CONFIGURED])
 
 
 @dataclass(frozen=True)

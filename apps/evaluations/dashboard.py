@@ -21,7 +21,7 @@ from apps.exemptions.models import ACTIVE_STATUSES, Exemption, ExemptionStatus, 
 from apps.scorecards.models import Level, Rule, Scorecard
 
 HISTORY_DAYS = 90
-REQUESTABLE_STATES = ("fail", "error", "no_data")
+REQUESTABLE_STATES = ("fail", "error", "no_data", "not_configured")
 
 
 def scorecard_get_for_user(*, tag: str, user) -> Scorecard:

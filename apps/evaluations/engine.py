@@ -10,11 +10,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from apps.evaluations.scoring import ERROR, EXEMPT, FAIL, NO_DATA, PASS, ScoreSummary, StateOfRule, summarize
+from apps.evaluations.scoring import (
+    ERROR,
+    EXEMPT,
+    FAIL,
+    NO_DATA,
+    NOT_CONFIGURED,
+    PASS,
+    ScoreSummary,
+    StateOfRule,
+    summarize,
+)
 from apps.scorecards.filters import EMPTY_FILTER, CompiledFilter, compile_filter
 from apps.scorecards.language import (
     CompiledExpression,
     EntityFacts,
+    IntegrationNotConfigured,
     RuleRuntimeError,
     RuleSyntaxError,
     compile_expression,
@@ -168,6 +179,8 @@ def _run_rule(rule: RulePlan, ctx: EntityFacts, outcomes: dict[int, str], scope_
         return (pushed, "") if pushed else (NO_DATA, "no outcome has been reported yet")
     try:
         return (PASS, "") if rule.expression.check(ctx) else (FAIL, "")
+    except IntegrationNotConfigured as exc:
+        return NOT_CONFIGURED, str(exc)
     except RuleRuntimeError as exc:
         return ERROR, str(exc)
     except RecursionError:

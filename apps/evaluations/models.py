@@ -11,6 +11,8 @@ class RuleState(models.TextChoices):
     FAIL = "fail", "Fail"
     ERROR = "error", "Error"
     NO_DATA = "no_data", "No data"
+    # The rule reads an integration this installation has not set up ("integration not configured: jira").
+    NOT_CONFIGURED = "not_configured", "Not configured"
     SKIP = "skip", "Skip"
     EXEMPT = "exempt", "Exempt"
 
@@ -47,8 +49,8 @@ class RuleResult(models.Model):
     entity = models.ForeignKey("catalog.Entity", on_delete=models.CASCADE, related_name="rule_results")
     scorecard = models.ForeignKey("scorecards.Scorecard", on_delete=models.CASCADE, related_name="+")
     rule = models.ForeignKey("scorecards.Rule", on_delete=models.CASCADE, related_name="results")
-    state = models.CharField(max_length=8, choices=RuleState.choices)
-    raw_state = models.CharField(max_length=8, choices=RuleState.choices)
+    state = models.CharField(max_length=16, choices=RuleState.choices)
+    raw_state = models.CharField(max_length=16, choices=RuleState.choices)
     message = models.TextField(blank=True)
     # When the state last changed; the evaluation time itself is EntityScore.evaluated_at.
     changed_at = models.DateTimeField()

@@ -6,8 +6,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 PASS, FAIL, ERROR, NO_DATA, SKIP, EXEMPT = "pass", "fail", "error", "no_data", "skip", "exempt"
-# States that count toward totalPossibleScore; exempt and skip leave both sides.
-COUNTED = frozenset({PASS, FAIL, ERROR, NO_DATA})
+NOT_CONFIGURED = "not_configured"
+# States that count toward totalPossibleScore; exempt and skip leave both sides. A rule whose integration is
+# not configured counts as not passing: the entity has not shown it meets the rule, as with no data.
+COUNTED = frozenset({PASS, FAIL, ERROR, NO_DATA, NOT_CONFIGURED})
 # States that let a level be reached.
 SATISFIED = frozenset({PASS, EXEMPT, SKIP})
 

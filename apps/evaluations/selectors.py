@@ -3,18 +3,48 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from apps.catalog.models import CustomData, Entity, EntityLink, EntityOwner, EntityPackage
 from apps.evaluations.models import RuleOutcome
 from apps.exemptions.models import Exemption
+from apps.integrations.collectors import configured_sources
 from apps.integrations.selectors import facts_for_entities
 from apps.scorecards.language import EntityFacts
+from apps.scorecards.language.functions import CATALOG
 
 
-def entity_facts_bulk(entity_ids: Sequence[int], *, now: datetime) -> dict[int, EntityFacts]:
-    """Everything the rule language reads about these entities, in six queries whatever their number."""
+def catalog_data_bulk(entity_ids: Sequence[int], kinds: Collection[str]) -> dict[int, dict[str, list[dict]]]:
+    """The catalog's own data that rules read by kind (deploys, custom events and metrics, dependencies,
+    relationships): one query per kind asked for, none when the rules read none."""
+    result: dict[int, dict[str, list[dict]]] = {entity_id: {} for entity_id in entity_ids}
+    for loader, own_kinds in _DATA_LOADERS:
+        wanted = [kind for kind in kinds if kind in own_kinds]
+        if wanted:
+            for entity_id, rows in loader(entity_ids, wanted).items():
+                result.setdefault(entity_id, {}).update(rows)
+    return result
+
+
+_DATA_LOADERS: list = []
+
+
+def _repository(git_url: str, git: dict | None) -> str:
+    """The entity's repository for `git != null`: its clone URL, else the provider's `org/repo` it declares."""
+    if git_url:
+        return git_url
+    for provider, block in (git or {}).items() if isinstance(git, dict) else ():
+        if isinstance(block, dict) and isinstance(block.get("repository"), str) and block["repository"]:
+            return f"{provider}:{block['repository']}"
+    return ""
+
+
+def entity_facts_bulk(
+    entity_ids: Sequence[int], *, now: datetime, required: Collection[tuple[str, str]] = ()
+) -> dict[int, EntityFacts]:
+    """Everything the rule language reads about these entities, in six queries whatever their number,
+    plus one per kind of catalog data (`("catalog", "deploys")` ...) that `required` names."""
     owners: dict[int, list[dict]] = defaultdict(list)
     for entity_id, kind, name, email in EntityOwner.objects.filter(entity_id__in=entity_ids).values_list(
         "entity_id", "kind", "name", "email"
@@ -38,10 +68,12 @@ def entity_facts_bulk(entity_ids: Sequence[int], *, now: datetime) -> dict[int, 
     ):
         packages[entity_id].append({"name": name, "version": version, "manager": manager})
     facts = facts_for_entities(list(entity_ids))
+    data = catalog_data_bulk(entity_ids, {key for source, key in required if source == CATALOG})
+    configured = configured_sources()
 
     result = {}
     for row in Entity.objects.filter(pk__in=entity_ids).values(
-        "id", "tag", "name", "type", "description", "groups", "oncall", "slos"
+        "id", "tag", "name", "type", "description", "groups", "oncall", "slos", "git_url", "git", "descriptor"
     ):
         entity_id = row["id"]
         result[entity_id] = EntityFacts(
@@ -58,6 +90,10 @@ def entity_facts_bulk(entity_ids: Sequence[int], *, now: datetime) -> dict[int, 
             packages=packages.get(entity_id, []),
             facts=facts.get(entity_id, {}),
             now=now,
+            repository=_repository(row["git_url"], row["git"]),
+            descriptor=row["descriptor"],
+            configured=configured,
+            data=data.get(entity_id, {}),
         )
     return result
 

@@ -60,7 +60,7 @@ def evaluate_chunk(
     summary = EvaluationSummary(scorecard_tag="")
     if collect_facts and plan.required_facts:
         facts_collect(entity_ids=list(entity_ids), required=plan.required_facts, now=now)
-    facts = entity_facts_bulk(entity_ids, now=now)
+    facts = entity_facts_bulk(entity_ids, now=now, required=plan.required_facts)
     outcomes = outcomes_bulk(scorecard_id=plan.scorecard_id, entity_ids=entity_ids)
     exempt = exempt_rules_bulk(scorecard_id=plan.scorecard_id, entity_ids=entity_ids, now=now)
 

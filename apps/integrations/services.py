@@ -11,8 +11,9 @@ from typing import TypedDict
 from django.utils import timezone
 
 from apps.catalog.models import Entity
-from apps.integrations.collectors import COLLECTORS, Collector, FactResult
+from apps.integrations.collectors import COLLECTORS, Collector, FactResult, configured_sources
 from apps.integrations.models import Fact
+from apps.scorecards.language.functions import CATALOG
 
 logger = logging.getLogger(__name__)
 
@@ -30,15 +31,25 @@ class CollectSummary(TypedDict):
     facts: int
     sources: dict[str, SourceSummary]
     errors: list[str]
+    not_configured: list[str]
 
 
-def _keys_by_source(required: Iterable[tuple[str, str]], problems: list[str]) -> dict[str, list[str]]:
-    """Keys grouped by known source; anything the fact table cannot hold is reported instead of stored."""
+def _keys_by_source(
+    required: Iterable[tuple[str, str]], problems: list[str], not_configured: set[str]
+) -> dict[str, list[str]]:
+    """Keys grouped by configured source; anything the fact table cannot hold is reported instead of stored.
+
+    A source with no collector, or one this installation has not configured, is not asked: the rules
+    that read it give "integration not configured" (apps/scorecards/language/integrations.py).
+    """
     key_limit = Fact._meta.get_field("key").max_length
     grouped: dict[str, set[str]] = defaultdict(set)
+    configured = configured_sources()
     for source, key in required:
-        if source not in COLLECTORS:
-            problems.append(f"unknown integration source {source!r}")
+        if source == CATALOG:
+            continue  # the catalog's own data (deploys, dependencies...), read by the loader
+        if source not in configured:
+            not_configured.add(source)
         elif key_limit and len(key) > key_limit:
             problems.append(f"{source}:{key[:60]}...: keys longer than {key_limit} characters are not collected")
         else:
@@ -65,9 +76,16 @@ def facts_collect(
     """
     now = now or timezone.now()
     problems: list[str] = []
-    by_source = _keys_by_source(required, problems)
+    not_configured: set[str] = set()
+    by_source = _keys_by_source(required, problems, not_configured)
     entities = list(Entity.objects.filter(id__in=entity_ids).only("id", "tag", "git_url", "git", "descriptor"))
-    summary: CollectSummary = {"entities": len(entities), "facts": 0, "sources": {}, "errors": sorted(set(problems))}
+    summary: CollectSummary = {
+        "entities": len(entities),
+        "facts": 0,
+        "sources": {},
+        "errors": sorted(set(problems)),
+        "not_configured": sorted(not_configured),
+    }
     facts: list[Fact] = []
     for source, keys in by_source.items():
         counts: SourceSummary = {"facts": 0, "errors": 0}

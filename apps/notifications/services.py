@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 FINISHED_RUN_STATUSES = (RunStatus.SUCCEEDED, RunStatus.FAILED)
 # The states that keep a rule from counting; pass, exempt and skip need nothing from the owner.
-FAILING_STATES = (RuleState.FAIL, RuleState.ERROR, RuleState.NO_DATA)
+FAILING_STATES = (RuleState.FAIL, RuleState.ERROR, RuleState.NO_DATA, RuleState.NOT_CONFIGURED)
 SUBJECT_MAX = 255  # NotificationLog.subject
 
 

@@ -108,7 +108,7 @@ class BirdsEyeView(ReportView):
                 cells.append({"state": "na", "label": "n/a", "title": "Not applicable"})
                 continue
             state, message = found
-            title = message or (rule.failure_message if state in ("fail", "error", "no_data") else "")
+            title = message or (rule.failure_message if state in ("fail", "error", "no_data", "not_configured") else "")
             label = state.replace("_", " ")
             cells.append({"state": state, "label": label, "title": f"{rule.title}: {label}. {title}".strip()})
         return cells

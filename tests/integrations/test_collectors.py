@@ -632,3 +632,21 @@ def test_git_reads_a_monorepo_entity_under_its_basepath(tmp_path, make_entity):
     assert GitCollector().collect(root, ["fileContents:README.md"]) == {
         "fileContents:README.md": ("the monorepo\n", "")
     }
+
+
+def test_sonarqube_project_says_whether_the_entity_has_one(http_service, settings, make_entity):
+    """`sonarqube != null`: the project the descriptor names (or the tag) exists in SonarQube."""
+    settings.SONARQUBE_URL = http_service.url
+
+    def show(query):
+        if query["component"] == "payments-api":
+            return Reply(200, {"component": {"key": "payments-api", "name": "Payments API"}})
+        return Reply(404, {"errors": [{"msg": f"Component key '{query['component']}' not found"}]})
+
+    http_service.route("/api/components/show", show)
+
+    found = SonarQubeCollector().collect(make_entity("payments-api"), ["project"])
+    missing = SonarQubeCollector().collect(make_entity("no-project"), ["project"])
+
+    assert found == {"project": ({"key": "payments-api", "name": "Payments API"}, "")}
+    assert missing == {"project": (None, "")}

@@ -89,6 +89,7 @@ def test_collect_stores_every_fact_with_its_value_or_error(services, catalog):
             f"checkout git:fileContents:README.md: {no_git}",
             f"checkout git:fileExists:README.md: {no_git}",
         ],
+        "not_configured": [],
     }
     # SonarQube is asked once per entity, Prometheus once per query and entity.
     assert [r.path for r in services.received].count("/api/measures/component") == 2
@@ -110,10 +111,10 @@ def test_collect_twice_updates_the_same_rows(services, catalog):
 def test_collect_overwrites_changed_values_and_cleared_errors(services, catalog, settings):
     repo, payments, _checkout = catalog
     settings.SONARQUBE_URL = ""
-    facts_collect(entity_ids=[payments.id], required=REQUIRED, now=FIRST_RUN)
-    assert Fact.objects.get(source="sonarqube", key="metric:coverage").error == (
-        "SonarQube is not configured (SONARQUBE_URL)"
-    )
+    summary = facts_collect(entity_ids=[payments.id], required=REQUIRED, now=FIRST_RUN)
+    # Not configured: SonarQube is not asked, and its rules say "integration not configured: sonarqube".
+    assert summary["not_configured"] == ["sonarqube"]
+    assert not Fact.objects.filter(source="sonarqube").exists()
 
     settings.SONARQUBE_URL = services.url
     commit_files(repo, {"README.md": "# Payments v2\n"}, "rewrite")
@@ -152,10 +153,11 @@ def test_collect_turns_a_crashing_collector_into_errors(catalog, monkeypatch):
     assert summary["sources"] == {"git": {"facts": 1, "errors": 1}}
 
 
-def test_collect_reports_what_the_fact_table_cannot_hold(catalog):
+def test_collect_reports_what_the_fact_table_cannot_hold(catalog, settings):
     _repo, payments, _checkout = catalog
+    settings.PROMETHEUS_URL = "http://127.0.0.1:9"  # configured, so its keys are checked; none is sent
     long_query = "query:" + "sum(up) + " * 120 + "1"
-    required = {("jira", "issues:open"), ("prometheus", long_query), ("git", "defaultBranch")}
+    required = {("jira", "issues:open"), ("prometheus", long_query), ("git", "defaultBranch"), ("catalog", "deploys")}
 
     summary = facts_collect(entity_ids=[payments.id], required=required, now=FIRST_RUN)
 
@@ -164,8 +166,8 @@ def test_collect_reports_what_the_fact_table_cannot_hold(catalog):
     assert summary["errors"] == [
         "prometheus:query:sum(up) + sum(up) + sum(up) + sum(up) + sum(up) + sum(...: "
         "keys longer than 1024 characters are not collected",
-        "unknown integration source 'jira'",
     ]
+    assert summary["not_configured"] == ["jira"]
 
 
 def test_collect_uses_one_query_to_load_and_one_to_write(catalog, django_assert_num_queries):
@@ -182,7 +184,7 @@ def test_collect_with_nothing_required_writes_nothing(catalog, django_assert_num
     with django_assert_num_queries(1):
         summary = facts_collect(entity_ids=[payments.id], required=frozenset())
 
-    assert summary == {"entities": 1, "facts": 0, "sources": {}, "errors": []}
+    assert summary == {"entities": 1, "facts": 0, "sources": {}, "errors": [], "not_configured": []}
     assert not Fact.objects.exists()
 
 

@@ -127,7 +127,8 @@ def rule_score_of(rule: Rule, result: RuleResult) -> dict:
         "expression": rule.expression,
         "score": rule.weight if result.state == RuleState.PASS else 0,
         "state": result.state,
-        "error": (result.message or None) if result.state == RuleState.ERROR else None,
+        # "integration not configured: jira" reaches the CLI where Cortex puts a rule's error.
+        "error": (result.message or None) if result.state in (RuleState.ERROR, RuleState.NOT_CONFIGURED) else None,
     }
 
 

@@ -17,7 +17,16 @@ class SourceError(Exception):
 
 
 class Collector(Protocol):
+    """One outside source. Adding an integration is one class like this, listed in COLLECTORS: the rules
+    that name its namespace already compile, and start reading its facts once `configured()` says so."""
+
     source: ClassVar[str]
+
+    @classmethod
+    def configured(cls) -> bool:
+        """Whether this installation has what the source needs (a URL, a token); False gives rules the
+        outcome "integration not configured"."""
+        ...
 
     def collect(self, entity: Entity, keys: list[str]) -> dict[str, FactResult]:
         """Return a result for every key; never raise."""

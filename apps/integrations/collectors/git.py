@@ -219,6 +219,10 @@ class GitCollector:
         # Entities sharing a remote (a monorepo) fetch it once per run; a failure is remembered just as well.
         self._fetched: dict[str, str] = {}
 
+    @classmethod
+    def configured(cls) -> bool:
+        return True  # repositories are read from their URL or path; an entity without one says so itself
+
     def collect(self, entity: Entity, keys: list[str]) -> dict[str, FactResult]:
         if not entity.git_url:
             return failed(keys, f"no git repository is configured for {entity.tag}")

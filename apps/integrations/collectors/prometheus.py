@@ -56,6 +56,10 @@ class PrometheusCollector:
     def __init__(self) -> None:
         self._client = JsonClient(SERVICE)
 
+    @classmethod
+    def configured(cls) -> bool:
+        return bool(settings.PROMETHEUS_URL)
+
     def collect(self, entity: Entity, keys: list[str]) -> dict[str, FactResult]:
         queries = {key: key.partition(":")[2] for key in keys if key.startswith("query:") and key != "query:"}
         results = {key: unknown_key(self.source, key) for key in keys if key not in queries}

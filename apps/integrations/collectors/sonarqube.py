@@ -60,20 +60,32 @@ class SonarQubeCollector:
     def __init__(self) -> None:
         self._client = JsonClient(SERVICE)
 
+    @classmethod
+    def configured(cls) -> bool:
+        return bool(settings.SONARQUBE_URL)
+
     def collect(self, entity: Entity, keys: list[str]) -> dict[str, FactResult]:
         results: dict[str, FactResult] = {}
         metric_keys: dict[str, str] = {}
+        wants_project = False
         for key in keys:
             function, _, metric = key.partition(":")
             if function == "metric" and metric:
                 metric_keys[metric] = key
+            elif key == "project":
+                wants_project = True
             else:
                 results[key] = unknown_key(self.source, key)
-        if not metric_keys:
+        if not metric_keys and not wants_project:
             return results
         base_url = settings.SONARQUBE_URL.rstrip("/")
         if not base_url:
-            return results | failed(list(metric_keys.values()), "SonarQube is not configured (SONARQUBE_URL)")
+            wanted = [*metric_keys.values(), *(["project"] if wants_project else [])]
+            return results | failed(wanted, "SonarQube is not configured (SONARQUBE_URL)")
+        if wants_project:
+            results["project"] = self._project(base_url, project_key(entity))
+        if not metric_keys:
+            return results
         try:
             values, unknown = self._measures(base_url, project_key(entity), list(metric_keys))
         except SourceError as exc:
@@ -84,6 +96,24 @@ class SonarQubeCollector:
             else:
                 results[key] = (values.get(metric), "")
         return results
+
+    def _project(self, base_url: str, project: str) -> FactResult:
+        """`sonarqube != null`: the entity's project exists in SonarQube ({key, name}), or null."""
+        try:
+            body = self._client.get(
+                f"{base_url}/api/components/show",
+                params={"component": project},
+                auth=(settings.SONARQUBE_TOKEN, "") if settings.SONARQUBE_TOKEN else None,
+                detail=_error_detail,
+            )
+        except HttpStatusError as exc:
+            return (None, "") if exc.status == 404 else (None, str(exc))
+        except SourceError as exc:
+            return None, str(exc)
+        component = body.get("component") if isinstance(body, dict) else None
+        if not isinstance(component, dict):
+            return None, f"SonarQube returned an unexpected answer for project {project!r}: no component"
+        return {"key": component.get("key", project), "name": component.get("name", project)}, ""
 
     def _measures(self, base_url: str, project: str, metrics: list[str]) -> tuple[dict[str, Any], set[str]]:
         """Values by metric (absent when the project has no such measure) and the metrics SonarQube does not know."""

@@ -13,6 +13,7 @@ literals, operators, member access and methods. The built-in functions and names
 
 from __future__ import annotations
 
+import itertools
 import operator
 import re
 from collections.abc import Callable
@@ -20,14 +21,25 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from lark import Token, Transformer, v_args
+from lark import Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedInput, VisitError
 
+from . import integrations
 from . import values as V
-from .functions import _EXAMPLES, _FUNCTIONS, _NAMESPACE_FUNCTIONS, NAMESPACES, _Functions
-from .nodes import _NOT_LITERAL, RuleSyntaxError, _guard, _Node
-from .syntax import _parser, _syntax_error
-from .values import EntityFacts, RuleRuntimeError, SemVer, type_name
+from .functions import (
+    _FUNCTIONS,
+    _NAMED_FUNCTIONS,
+    _NAMESPACE_FUNCTIONS,
+    NAMESPACES,
+    V1_NAMES,
+    _Functions,
+    namespace_member,
+    namespace_value,
+)
+from .methods import METHODS, REGEX_METHODS, _compile_regex, describe_shapes, regex_method, shape_of
+from .nodes import _NOT_LITERAL, RuleSyntaxError, _guard, _Lambda, _Named, _Node
+from .syntax import _comment_error, _parser, _syntax_error
+from .values import EntityFacts, IntegrationNotConfigured, RuleRuntimeError, type_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +49,7 @@ class CompiledExpression:
     source: str
     fn: Callable[[EntityFacts], Any]
     required_facts: frozenset[tuple[str, str]]
+    placeholder: bool = False
 
     def evaluate(self, ctx: EntityFacts) -> Any:
         return self.fn(ctx)
@@ -73,14 +86,23 @@ class _Compiler(_Functions, Transformer):
         column = getattr(where, "column", None)
         return RuleSyntaxError(message, line, column)
 
-    def _value(self, node: _Node) -> _Node:
+    def _value(self, node) -> _Node:
+        """The node as a value: a namespace used as one (`git != null`) says whether the entity has it."""
+        if isinstance(node, _Lambda | _Named):
+            what = "a function (x => ...)" if isinstance(node, _Lambda) else f"the named argument {node.name}="
+            raise RuleSyntaxError(f"{what} can only be given to a function or method", node.line, node.column)
         if node.namespace:
-            raise RuleSyntaxError(
-                f"{node.namespace!r} is not a value; call one of its functions, e.g. {_EXAMPLES[node.namespace]}",
-                node.line,
-                node.column,
-            )
+            return namespace_value(self, node)
         return node
+
+    def _plain(self, name: str, args: list, where) -> list[_Node]:
+        """Arguments of a function that takes neither named arguments nor functions."""
+        for arg in args:
+            if isinstance(arg, _Named):
+                raise RuleSyntaxError(f"{name}() takes no named argument {arg.name!r}", arg.line, arg.column)
+            if isinstance(arg, _Lambda):
+                raise RuleSyntaxError(f"{name}() takes no function argument", arg.line, arg.column)
+        return args
 
     def _node(self, fn, meta, literal=_NOT_LITERAL) -> _Node:
         return _Node(fn, literal=literal, line=meta.line, column=meta.column)
@@ -119,7 +141,40 @@ class _Compiler(_Functions, Transformer):
     def null(self, meta) -> _Node:
         return self._node(None, meta, literal=None)
 
-    def arglist(self, meta, *items: _Node) -> list[_Node]:
+    def arglist(self, meta, *items) -> list:
+        return [item if isinstance(item, _Lambda | _Named) else self._value(item) for item in items]
+
+    def named_arg(self, meta, token: Token, value) -> _Named:
+        name = str(token).rstrip("= \t\r\n")
+        if not isinstance(value, _Lambda):
+            value = self._value(value)
+        return _Named(name, value, token.line, token.column)
+
+    def lambda_(self, meta, params, body: _Node) -> _Lambda:
+        token, slots = params
+        bf = self._value(body).fn
+        if len(slots) == 1:
+            (slot,) = slots
+
+            def call(ctx, element):
+                ctx.bindings[slot] = element
+                return bf(ctx)
+
+        else:
+
+            def call(ctx, *elements):
+                if len(elements) != len(slots):
+                    raise RuleRuntimeError(f"this function takes {len(slots)} arguments, got {len(elements)}")
+                for slot, element in zip(slots, elements, strict=True):
+                    ctx.bindings[slot] = element
+                return bf(ctx)
+
+        return _Lambda(call, len(slots), token.line, token.column)
+
+    def param(self, meta, token: Token, slot: int) -> _Node:
+        return self._node(lambda ctx: ctx.bindings.get(slot), meta)
+
+    def items(self, meta, *items: _Node) -> list[_Node]:
         return [self._value(item) for item in items]
 
     def list_(self, meta, items: list[_Node] | None) -> _Node:
@@ -129,15 +184,41 @@ class _Compiler(_Functions, Transformer):
         fns = [item.fn for item in items]
         return self._node(lambda ctx: [f(ctx) for f in fns], meta)
 
+    def pair(self, meta, key: Token, value: _Node) -> tuple[str, _Node]:
+        text = _unescape(str(key)) if key.type == "STRING" else str(key)
+        return text, self._value(value)
+
+    def pairs(self, meta, *pairs) -> list:
+        return list(pairs)
+
+    def map_(self, meta, pairs: list | None) -> _Node:
+        pairs = pairs or []
+        if all(node.is_literal for _, node in pairs):
+            return self._node(None, meta, literal={key: node.literal for key, node in pairs})
+        fns = [(key, node.fn) for key, node in pairs]
+        return self._node(lambda ctx: {key: f(ctx) for key, f in fns}, meta)
+
+    def index(self, meta, target: _Node, key: _Node) -> _Node:
+        """`value[key]`: a field of an object, or an element of a list (null when out of range)."""
+        tf, kf = self._value(target).fn, self._value(key).fn
+        get = METHODS["get"][0]([kf])
+
+        def fn(ctx):
+            value = tf(ctx)
+            return None if value is None else get(ctx, value)
+
+        return self._node(_guard(fn, meta.column), meta)
+
     def name(self, meta, token: Token) -> _Node:
         name = str(token)
-        if name in NAMESPACES:
+        if name in NAMESPACES or name in integrations.UNREACHABLE:
             return _Node(namespace=name, line=meta.line, column=meta.column)
-        if name == "oncall":
-            return self._node(operator.attrgetter("oncall"), meta)
-        if name in _FUNCTIONS:
+        if name in V1_NAMES:
+            return V1_NAMES[name](self, meta)
+        if name in _FUNCTIONS or name in _NAMED_FUNCTIONS:
             raise self._error(f"{name} is a function; write {name}(...)", meta)
-        raise self._error(f"unknown name {name!r}; known names: {', '.join((*NAMESPACES, 'oncall'))}", meta)
+        known = ", ".join((*NAMESPACES, *V1_NAMES))
+        raise self._error(f"unknown name {name!r}; known names: {known}, and integrations such as jira", meta)
 
     # -- operators ------------------------------------------------------------------------
     def or_(self, meta, left: _Node, right: _Node) -> _Node:
@@ -262,7 +343,10 @@ class _Compiler(_Functions, Transformer):
     def member(self, meta, target: _Node, name_token: Token, safe: bool = False) -> _Node:
         name = str(name_token)
         if target.namespace:
-            raise self._error(f"{target.namespace}.{name} is a function; write {target.namespace}.{name}()", name_token)
+            return namespace_member(self, meta, target.namespace, name, name_token)
+        target = self._value(target)
+        if target.opaque:
+            return target
         if name == "length":
             length = V.length
             return self._access(meta, target, lambda ctx, value: length(value), name_token.column, safe)
@@ -272,71 +356,92 @@ class _Compiler(_Functions, Transformer):
     def safe_member(self, meta, target: _Node, name_token: Token) -> _Node:
         return self.member(meta, target, name_token, safe=True)
 
-    def method(self, meta, target: _Node, name_token: Token, args: list[_Node] | None, safe: bool = False) -> _Node:
+    def method(self, meta, target: _Node, name_token: Token, args: list | None, safe: bool = False) -> _Node:
         name = str(name_token)
         args = args or []
         if target.namespace:
             return self._namespace_call(meta, target.namespace, name, args, name_token)
+        target = self._value(target)
+        if target.opaque:
+            return target
         column = name_token.column
-        if name == "matches":
-            self._arity(name, args, (1,), name_token)
-            pattern = self._literal_string(name, args[0])
-            try:
-                compiled = re.compile(pattern)
-            except re.error as exc:
-                raise RuleSyntaxError(f"invalid regular expression: {exc}", args[0].line, args[0].column) from None
-            matches = V.regex_matches
-            return self._access(meta, target, lambda ctx, value: matches(value, compiled), column, safe)
-        if name == "contains":
-            self._arity(name, args, (1,), name_token)
-            af = args[0].fn
-            contains = V.contains
-            return self._access(meta, target, lambda ctx, value: contains(value, af(ctx)), column, safe)
-        if name in ("startsWith", "endsWith"):
-            self._arity(name, args, (1,), name_token)
-            af = args[0].fn
-            affix = V.string_affix
-            return self._access(meta, target, lambda ctx, value: affix(value, af(ctx), name), column, safe)
-        if name == "isStable":
-            self._arity(name, args, (0,), name_token)
-
-            def is_stable(ctx, value):
-                if value is None:
-                    return None
-                if isinstance(value, str):
-                    value = SemVer(value)
-                if not isinstance(value, SemVer):
-                    raise RuleRuntimeError(f"isStable() works on semver values, got {type_name(value)}")
-                return value.version.major >= 1 and not value.version.prerelease
-
-            return self._access(meta, target, is_stable, column, safe)
+        if name in REGEX_METHODS:
+            self._arity(name, self._plain(name, args, name_token), (1,), name_token)
+            impl = regex_method(name, _compile_regex(args[0], name))
+            return self._access(meta, target, _null_safe(impl), column, safe)
         if name == "length":
             raise self._error("length is a property; write .length without parentheses", name_token)
-        raise self._error(
-            f"unknown method {name!r}; methods: matches, contains, startsWith, endsWith, isStable, and .length",
-            name_token,
-        )
+        if name not in METHODS:
+            known = ", ".join(sorted((*METHODS, *REGEX_METHODS)))
+            raise self._error(f"unknown method {name!r}; methods: {known}, and .length", name_token)
+        builder, shapes = METHODS[name]
+        for arg in args:
+            if isinstance(arg, _Named):
+                raise RuleSyntaxError(f"{name}() takes no named argument {arg.name!r}", arg.line, arg.column)
+        shape = shape_of(args)
+        if shape not in shapes:
+            raise self._error(describe_shapes(name, shapes, shape), name_token)
+        compiled = [arg.call if isinstance(arg, _Lambda) else arg.fn for arg in args]
+        return self._access(meta, target, _null_safe(builder(compiled)), column, safe)
 
     def safe_method(self, meta, target: _Node, name_token: Token, args: list[_Node] | None) -> _Node:
         return self.method(meta, target, name_token, args, safe=True)
 
-    def _namespace_call(self, meta, namespace: str, name: str, args: list[_Node], where) -> _Node:
+    def _namespace_call(self, meta, namespace: str, name: str, args: list, where) -> _Node:
+        if namespace in integrations.UNREACHABLE:
+            return integrations.any_function(self, meta, namespace, name, args, where)
         table = _NAMESPACE_FUNCTIONS[namespace]
         if name not in table:
+            if namespace == "git" and name in integrations.GIT_PROVIDER_FUNCTIONS:
+                return integrations.any_function(self, meta, "git-provider", name, args, where)
             known = ", ".join(f"{namespace}.{n}()" for n in table)
             raise self._error(f"unknown function {namespace}.{name}(); known: {known}", where)
-        return table[name](self, meta, args, where)
+        builder = table[name]
+        if not getattr(builder, "named", False):
+            args = self._plain(f"{namespace}.{name}", args, where)
+        return builder(self, meta, args, where)
 
-    def call(self, meta, name_token: Token, args: list[_Node] | None) -> _Node:
+    def call(self, meta, name_token: Token, args: list | None) -> _Node:
         name = str(name_token)
         args = args or []
-        if name in NAMESPACES or name == "oncall":
-            raise self._error(f"{name} is not a function", name_token)
+        if name in NAMESPACES or name in integrations.UNREACHABLE:
+            raise self._error(f"{name} is not a function; use one of its functions, e.g. {name}.x()", name_token)
+        if name in _NAMED_FUNCTIONS:
+            return _NAMED_FUNCTIONS[name](self, meta, args, name_token)
         if name not in _FUNCTIONS:
-            raise self._error(
-                f"unknown function {name}(); known: {', '.join(n + '()' for n in _FUNCTIONS)}", name_token
-            )
-        return _FUNCTIONS[name](self, meta, args, name_token)
+            known = ", ".join(n + "()" for n in (*_FUNCTIONS, *_NAMED_FUNCTIONS))
+            raise self._error(f"unknown function {name}(); known: {known}", name_token)
+        return _FUNCTIONS[name](self, meta, self._plain(name, args, name_token), name_token)
+
+
+def _null_safe(impl):
+    """Methods on null give null, as Cortex's do: `custom("x").any(...)` fails the rule, it is no error."""
+
+    def fn(ctx, value):
+        return None if value is None else impl(ctx, value)
+
+    return fn
+
+
+_LAMBDA_NAMES = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_slots = itertools.count()
+
+
+def _bind_lambda_parameters(tree: Tree) -> None:
+    """Turn each name a lambda binds into a `param` node with the lambda's own slot (inner lambdas shadow)."""
+    for node in tree.iter_subtrees_topdown():
+        if node.data != "lambda_":
+            continue
+        token = node.children[0]
+        names = _LAMBDA_NAMES.findall(str(token).rsplit("=>", 1)[0])
+        if len(set(names)) != len(names):
+            raise RuleSyntaxError("a function's parameters must have different names", token.line, token.column)
+        slots = {name: next(_slots) for name in names}
+        node.children[0] = (token, [slots[name] for name in names])
+        for sub in node.children[1].iter_subtrees():
+            if sub.data in ("name", "param") and str(sub.children[0]) in slots:
+                sub.data = "param"
+                sub.children = [sub.children[0], slots[str(sub.children[0])]]
 
 
 @lru_cache(maxsize=4096)
@@ -347,18 +452,29 @@ def compile_expression(source: str) -> CompiledExpression:
     try:
         tree = _parser().parse(source)
     except UnexpectedInput as exc:
+        commented = _comment_error(source)
+        if commented is not None and commented.message.startswith("the expression is empty"):
+            return _placeholder(source)
         raise _syntax_error(exc, source) from None
     compiler = _Compiler()
     try:
-        node = compiler.transform(tree)
+        if isinstance(tree, Tree):
+            _bind_lambda_parameters(tree)
+        node = compiler._value(compiler.transform(tree))
     except VisitError as exc:
         if isinstance(exc.orig_exc, RuleSyntaxError):
             raise exc.orig_exc from None
         raise
-    if node.namespace:
-        raise RuleSyntaxError(
-            f"{node.namespace!r} is not a value; call one of its functions, e.g. {_EXAMPLES[node.namespace]}",
-            node.line,
-            node.column,
-        )
+    if isinstance(node, _Lambda | _Named):
+        compiler._value(node)
     return CompiledExpression(source=source, fn=node.fn, required_facts=frozenset(compiler.required_facts))
+
+
+def _placeholder(source: str) -> CompiledExpression:
+    """A rule whose expression is only a comment (Cortex's library ships such templates): it loads, and
+    every entity gets "not configured" until someone writes the expression."""
+
+    def not_written(ctx):
+        raise IntegrationNotConfigured("", message="not configured: the expression is only a comment, not a check yet")
+
+    return CompiledExpression(source=source, fn=not_written, required_facts=frozenset(), placeholder=True)

@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 import jq
 
+from . import integrations
 from . import values as V
-from .nodes import RuleSyntaxError, _guard, _Node
-from .values import EntityFacts, RuleRuntimeError, SemVer, type_name
+from .nodes import RuleSyntaxError, _guard, _Lambda, _Named, _Node
+from .values import EntityFacts, IntegrationNotConfigured, RuleRuntimeError, SemVer, type_name
 
-NAMESPACES = ("entity", "ownership", "git", "sonarqube", "prometheus")
+NAMESPACES = ("entity", "ownership", "git", "sonarqube", "prometheus", "oncall", "dependencies")
+# Catalog data a rule reads by kind; compiling a read records ("catalog", kind) so the loader fetches it.
+CATALOG = "catalog"
 
 
 class _Functions:
@@ -188,6 +191,9 @@ def _entity_attr(attribute: str):
         compiler._arity(f"entity.{attribute}", args, (0,), where)
         if attribute == "groups":
             return compiler._node(lambda ctx: list(ctx.groups), meta)
+        if attribute == "description":
+            # Cortex's reference: an empty description is null, so `entity.description() != null` means "has one".
+            return compiler._node(lambda ctx: ctx.description or None, meta)
         return compiler._node(operator.attrgetter(attribute), meta)
 
     return build
@@ -211,16 +217,7 @@ def _integration(source: str, function: str, arity: int):
 
 
 def _fact(source: str, key: str, label: str):
-    def read(ctx: EntityFacts):
-        found = ctx.facts.get((source, key))
-        if found is None:
-            raise RuleRuntimeError(f"{source}: no data collected for {label}")
-        value, error = found
-        if error:
-            raise RuleRuntimeError(f"{source}: {error}")
-        return value
-
-    return read
+    return integrations.read_fact(source, key, label)
 
 
 def _first_line(exc: Exception) -> str:
@@ -281,11 +278,314 @@ _NAMESPACE_FUNCTIONS: dict[str, dict[str, Callable]] = {
     "sonarqube": {"metric": _integration("sonarqube", "metric", 1)},
     "prometheus": {"query": _integration("prometheus", "query", 1)},
 }
-# Shown when a namespace is used as a value, e.g. `entity = "x"`.
-_EXAMPLES = {
-    "entity": "entity.tag()",
-    "ownership": "ownership.allOwners()",
-    "git": 'git.fileExists("README.md")',
-    "sonarqube": 'sonarqube.metric("coverage")',
-    "prometheus": 'prometheus.query("up")',
+
+
+# -- Cortex's named-argument functions, catalog data, namespaces as values, CQL v1 names ---------------
+def bind(name: str, args: list, params: tuple[str, ...], where, *, required: tuple[str, ...] = ()) -> dict:
+    """Positional and named arguments matched to `params`; unknown, repeated or missing ones are refused."""
+    bound: dict = {}
+    for position, arg in enumerate(args):
+        if isinstance(arg, _Lambda):
+            raise RuleSyntaxError(f"{name}() takes no function argument", arg.line, arg.column)
+        if isinstance(arg, _Named):
+            if isinstance(arg.value, _Lambda):
+                raise RuleSyntaxError(f"{name}() takes no function argument", arg.value.line, arg.value.column)
+            if arg.name not in params:
+                known = ", ".join(f"{p}=" for p in params) or "none"
+                raise RuleSyntaxError(
+                    f"{name}() has no argument {arg.name!r}; its arguments: {known}", arg.line, arg.column
+                )
+            key, value = arg.name, arg.value
+        else:
+            if bound and any(isinstance(a, _Named) for a in args[:position]):
+                raise RuleSyntaxError(f"{name}(): a positional argument after a named one", arg.line, arg.column)
+            if position >= len(params):
+                raise RuleSyntaxError(f"{name}() takes at most {len(params)} arguments", arg.line, arg.column)
+            key, value = params[position], arg
+        if key in bound:
+            raise RuleSyntaxError(f"{name}() got {key!r} twice", arg.line, arg.column)
+        bound[key] = value
+    for key in required:
+        if key not in bound:
+            raise RuleSyntaxError(
+                f"{name}() needs {key}=", getattr(where, "line", None), getattr(where, "column", None)
+            )
+    return bound
+
+
+def _data(kind: str):
+    def rows(ctx: EntityFacts) -> list[dict]:
+        found = ctx.data.get(kind)
+        if found is None:
+            raise RuleRuntimeError(f"{kind.replace('_', ' ')} were not loaded for this evaluation")
+        return found
+
+    return rows
+
+
+def _value_fn(node: _Node | None, default=None):
+    return node.fn if node is not None else (lambda ctx: default)
+
+
+def _lookback_filter(ctx, rows: list[dict], lookback):
+    if lookback is None:
+        return rows
+    if not isinstance(lookback, timedelta):
+        raise RuleRuntimeError(f'lookback needs a duration such as duration("P7D"), got {type_name(lookback)}')
+    since = ctx.now - abs(lookback)
+    return [row for row in rows if row.get("timestamp") is not None and row["timestamp"] >= since]
+
+
+def _one_of(value, field: str):
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return set(value)
+    raise RuleRuntimeError(f"{field} needs a string or a list of strings, got {type_name(value)}")
+
+
+def _timeline(kind: str, label: str, filters: dict[str, str]):
+    """`deploys(lookback=, types=, environments=)`, `customEvents(lookback=, types=)`: rows newest first."""
+    params = ("lookback", *filters)
+
+    def build(compiler, meta, args, where):
+        bound = bind(label, args, params, where)
+        compiler.required_facts.add((CATALOG, kind))
+        rows_of = _data(kind)
+        lookback_fn = _value_fn(bound.get("lookback"))
+        filter_fns = [(field, filters[field], bound[field].fn) for field in filters if field in bound]
+
+        def fn(ctx):
+            rows = _lookback_filter(ctx, rows_of(ctx), lookback_fn(ctx))
+            for argument, field, value_fn in filter_fns:
+                wanted = _one_of(value_fn(ctx), argument)
+                if wanted is not None:
+                    rows = [row for row in rows if row.get(field) in wanted]
+            return rows
+
+        return compiler._node(_guard(fn, meta.column), meta)
+
+    build.named = True
+    return build
+
+
+def _custom_metrics(compiler, meta, args, where):
+    bound = bind("customMetrics", args, ("key", "lookback"), where, required=("key",))
+    compiler.required_facts.add((CATALOG, "custom_metrics"))
+    rows_of = _data("custom_metrics")
+    key_fn, lookback_fn = bound["key"].fn, _value_fn(bound.get("lookback"))
+
+    def fn(ctx):
+        key = key_fn(ctx)
+        if not isinstance(key, str):
+            raise RuleRuntimeError(f"customMetrics() needs key= a string, got {type_name(key)}")
+        return _lookback_filter(ctx, [row for row in rows_of(ctx) if row.get("key") == key], lookback_fn(ctx))
+
+    return compiler._node(_guard(fn, meta.column), meta)
+
+
+def _relations(kind: str, label: str, params: tuple[str, ...]):
+    def build(compiler, meta, args, where):
+        bound = bind(label, args, params, where)
+        compiler.required_facts.add((CATALOG, kind))
+        rows_of = _data(kind)
+        type_fn = bound["relationshipType"].fn if "relationshipType" in bound else None
+
+        def fn(ctx):
+            rows = rows_of(ctx)
+            if type_fn is not None:
+                wanted = _one_of(type_fn(ctx), "relationshipType")
+                if wanted is not None:
+                    rows = [row for row in rows if row.get("relationshipType") in wanted]
+            return rows
+
+        return compiler._node(_guard(fn, meta.column), meta)
+
+    build.named = True
+    return build
+
+
+def _not_configured(integration: str, detail: str = ""):
+    """A builder for a function this product cannot answer: it compiles, and its outcome says so."""
+
+    def build(compiler, meta, args, where):
+        def fn(ctx):
+            raise IntegrationNotConfigured(integration, detail)
+
+        node = compiler._node(fn, meta)
+        node.opaque = True
+        return node
+
+    build.named = True
+    return build
+
+
+def _captures(compiler, meta, args, where):
+    """`captures("name", expr)`: Cortex keeps the value for the failure message; the rule sees the value."""
+    compiler._arity("captures", args, (2,), where)
+    return args[1]
+
+
+def _has_group(compiler, meta, args, where):
+    return _F._entity_has_group(compiler, meta, args, where)
+
+
+def _group_objects(compiler, meta, args, where):
+    """Top-level `groups()`: Cortex's group objects, each with a `name` (and `tag`)."""
+    compiler._arity("groups", args, (0,), where)
+    return compiler._node(lambda ctx: [{"name": g, "tag": g} for g in ctx.groups], meta)
+
+
+def _entity_descriptor(compiler, meta, args, where):
+    compiler._arity("entity.descriptor", args, (0,), where)
+    return compiler._node(lambda ctx: ctx.descriptor, meta)
+
+
+def _entity_is_archived(compiler, meta, args, where):
+    compiler._arity("entity.isArchived", args, (0,), where)
+    return compiler._node(lambda ctx: False, meta)  # archived entities are never evaluated
+
+
+def _git_code_search(compiler, meta, args, where):
+    bound = bind("git.codeSearch", args, ("query", "fileExtension", "path"), where, required=("query",))
+    query = compiler._literal_string("git.codeSearch", bound["query"])
+    extras = [
+        f"{k}={compiler._literal_string('git.codeSearch', bound[k])}" for k in ("fileExtension", "path") if k in bound
+    ]
+    key = "codeSearch:" + "\x1f".join([query, *extras])
+    compiler.required_facts.add(("git", key))
+    return compiler._node(_guard(_fact("git", key, f'codeSearch(query="{query}")'), meta.column), meta)
+
+
+_git_code_search.named = True
+
+
+def _sonarqube_other(name: str):
+    return _not_configured("sonarqube", f"{name}() is not collected; sonarqube.metric() is")
+
+
+def _oncall_provider(name: str):
+    """`oncall.analysis(...)` and the like ask the on-call provider, which no collector reaches yet."""
+
+    def build(compiler, meta, args, where):
+        bind(f"oncall.{name}", args, ("lookback",), where)
+
+        def fn(ctx):
+            if ctx.oncall is None:
+                return
+            provider = ctx.oncall.get("provider") if isinstance(ctx.oncall, dict) else None
+            raise IntegrationNotConfigured(str(provider or "oncall").lower(), f"oncall.{name}() asks the provider")
+
+        return compiler._node(fn, meta)
+
+    build.named = True
+    return build
+
+
+def _oncall_details(compiler, meta, args, where):
+    compiler._arity("oncall.details", args, (0,), where)
+    return compiler._node(operator.attrgetter("oncall"), meta)
+
+
+_NAMED_FUNCTIONS: dict[str, Callable] = {
+    "deploys": _timeline("deploys", "deploys", {"types": "type", "environments": "environment"}),
+    "customEvents": _timeline("custom_events", "customEvents", {"types": "type"}),
+    "customMetrics": _custom_metrics,
+    "verifications": _not_configured("verifications", "data verification is not part of this product"),
+}
+_FUNCTIONS.update(
+    {
+        "hasGroup": _has_group,
+        "groups": _group_objects,
+        "tag": _entity_attr("tag"),
+        "captures": _captures,
+    }
+)
+_NAMESPACE_FUNCTIONS["entity"].update(
+    {
+        "descriptor": _entity_descriptor,
+        "isArchived": _entity_is_archived,
+        "destinations": _relations("destinations", "entity.destinations", ("relationshipType",)),
+        "sources": _relations("sources", "entity.sources", ("relationshipType",)),
+    }
+)
+_NAMESPACE_FUNCTIONS["git"].update({"codeSearch": _git_code_search, "lastCommit": _integration("git", "lastCommit", 0)})
+_NAMESPACE_FUNCTIONS["sonarqube"].update({"freshness": _sonarqube_other("freshness")})
+_NAMESPACE_FUNCTIONS["oncall"] = {
+    "details": _oncall_details,
+    **{name: _oncall_provider(name) for name in ("analysis", "numOfEscalations", "currentOncall", "schedules")},
+}
+_NAMESPACE_FUNCTIONS["dependencies"] = {
+    "in": _relations("dependencies_in", "dependencies.in", ("includeArchived",)),
+    "out": _relations("dependencies_out", "dependencies.out", ("includeArchived",)),
+}
+
+
+def namespace_value(compiler, node: _Node) -> _Node:
+    """A namespace used as a value (`git != null`): non-null when the entity has what it names."""
+    ns, meta = node.namespace, node
+    if ns in integrations.UNREACHABLE:
+        return integrations.linked(compiler, meta, ns)
+    if ns == "git":
+        return compiler._node(lambda ctx: {"repository": ctx.repository} if ctx.repository else None, meta)
+    if ns == "ownership":
+        return compiler._node(lambda ctx: list(ctx.owners) or None, meta)
+    if ns == "oncall":
+        return compiler._node(operator.attrgetter("oncall"), meta)
+    if ns == "sonarqube":
+        compiler.required_facts.add(("sonarqube", "project"))
+        return compiler._node(_fact("sonarqube", "project", "sonarqube != null"), meta)
+    if ns == "prometheus":
+
+        def prometheus(ctx):
+            if ctx.configured is not None and "prometheus" not in ctx.configured:
+                raise IntegrationNotConfigured("prometheus")
+            return True
+
+        return compiler._node(prometheus, meta)
+    return compiler._node(None, meta, literal=True)  # entity, dependencies: always there
+
+
+def namespace_member(compiler, meta, namespace: str, name: str, where) -> _Node:
+    """`git.enabled` (CQL v1); any other `namespace.name` without parentheses is a function."""
+    if namespace == "git" and name == "enabled":
+        return compiler._node(lambda ctx: bool(ctx.repository), meta)
+    if namespace == "oncall":  # the descriptor's x-cortex-oncall, e.g. `oncall.id`
+        return compiler._node(_guard(lambda ctx: V.member(ctx.oncall, name), meta.column), meta)
+    if namespace in integrations.UNREACHABLE:
+        return integrations.any_function(compiler, meta, namespace, name, [], where)
+    raise compiler._error(f"{namespace}.{name} is a function; write {namespace}.{name}()", where)
+
+
+def _v1_description(compiler, meta):
+    return compiler._node(lambda ctx: ctx.description or None, meta)
+
+
+def _v1_link_count(link_type: str):
+    def build(compiler, meta):
+        return compiler._node(lambda ctx: {"count": sum(1 for x in ctx.links if x.get("type") == link_type)}, meta)
+
+    return build
+
+
+def _v1_deploys(compiler, meta):
+    """CQL v1 `deploys.frequency`: deploys per week over the last 30 days."""
+    compiler.required_facts.add((CATALOG, "deploys"))
+    rows_of = _data("deploys")
+
+    def fn(ctx):
+        recent = _lookback_filter(ctx, rows_of(ctx), timedelta(days=30))
+        return {"frequency": round(len(recent) / (30 / 7), 2), "count": len(recent)}
+
+    return compiler._node(_guard(fn, meta.column), meta)
+
+
+# Bare names of CQL v1 that exported scorecards still carry, with their v2 meaning.
+V1_NAMES: dict[str, Callable] = {
+    "description": _v1_description,
+    "documentation": _v1_link_count("documentation"),
+    "runbooks": _v1_link_count("runbook"),
+    "deploys": _v1_deploys,
 }

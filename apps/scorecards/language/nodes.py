@@ -7,7 +7,7 @@ column of the operator or function that raised it.
 
 from __future__ import annotations
 
-from .values import RuleRuntimeError
+from .values import IntegrationNotConfigured, RuleRuntimeError
 
 _NOT_LITERAL = object()
 
@@ -26,9 +26,9 @@ class RuleSyntaxError(Exception):
 class _Node:
     """A compiled sub-expression: a closure, or a literal value, or a namespace such as `entity`."""
 
-    __slots__ = ("fn", "literal", "namespace", "line", "column")
+    __slots__ = ("fn", "literal", "namespace", "line", "column", "opaque")
 
-    def __init__(self, fn=None, *, literal=_NOT_LITERAL, namespace=None, line=None, column=None):
+    def __init__(self, fn=None, *, literal=_NOT_LITERAL, namespace=None, line=None, column=None, opaque=False):
         if fn is None and literal is not _NOT_LITERAL:
             fn = _constant(literal)
         self.fn = fn
@@ -36,10 +36,36 @@ class _Node:
         self.namespace = namespace
         self.line = line
         self.column = column
+        # The result of a function this product cannot answer: methods on it compile to the same outcome.
+        self.opaque = opaque
 
     @property
     def is_literal(self) -> bool:
         return self.literal is not _NOT_LITERAL
+
+
+class _Lambda:
+    """A compiled `(x) => body`: `call(ctx, element)` binds the parameter(s) and evaluates the body."""
+
+    __slots__ = ("call", "arity", "line", "column")
+
+    def __init__(self, call, arity: int, line=None, column=None):
+        self.call = call
+        self.arity = arity
+        self.line = line
+        self.column = column
+
+
+class _Named:
+    """A named argument, `lookback = duration("P7D")`."""
+
+    __slots__ = ("name", "value", "line", "column")
+
+    def __init__(self, name: str, value, line=None, column=None):
+        self.name = name
+        self.value = value
+        self.line = line
+        self.column = column
 
 
 def _constant(value):
@@ -60,6 +86,8 @@ def _guard(fn, column):
     def guarded(ctx):
         try:
             return fn(ctx)
+        except IntegrationNotConfigured:
+            raise  # one outcome whatever the operator: "integration not configured: jira"
         except RuleRuntimeError as exc:
             raise _positioned(exc, column) from None
         except OverflowError as exc:  # e.g. now() + duration("P9000Y"): past year 9999

@@ -20,12 +20,24 @@ class RuleRuntimeError(Exception):
     """A type error or a failing data source while evaluating one rule for one entity."""
 
 
+class IntegrationNotConfigured(RuleRuntimeError):
+    """The rule reads an integration this installation has not set up: its own outcome, not an error."""
+
+    def __init__(self, integration: str, detail: str = "", *, message: str = "") -> None:
+        self.integration = integration
+        super().__init__(message or f"integration not configured: {integration}" + (f" ({detail})" if detail else ""))
+
+
 @dataclass(slots=True)
 class EntityFacts:
     """Everything an expression may read about one entity, loaded before evaluation.
 
     `facts` maps (source, key) to (value, error) as collected by the integrations; a missing key
-    means the source was never collected for this entity.
+    means the source was never collected for this entity. `configured` names the integrations this
+    installation can reach (None: those with a collector); reading any other is `IntegrationNotConfigured`.
+    `data` holds the catalog's event data by kind ("deploys", "custom_events", "custom_metrics", "dependencies_out",
+    ...), loaded only for the kinds the rules read. `repository` is the entity's git URL ("" when none).
+    `bindings` holds lambda parameters while a lambda runs.
     """
 
     tag: str
@@ -41,10 +53,16 @@ class EntityFacts:
     packages: list[dict] = field(default_factory=list)
     facts: dict[tuple[str, str], tuple[Any, str]] = field(default_factory=dict)
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    repository: str = ""
+    descriptor: dict | None = None
+    configured: frozenset[str] | None = None
+    data: dict[str, list[dict]] = field(default_factory=dict)
     group_set: frozenset[str] = field(init=False)
+    bindings: dict[int, Any] = field(init=False)
 
     def __post_init__(self) -> None:
         self.group_set = frozenset(self.groups)
+        self.bindings = {}
 
 
 class SemVer:
@@ -93,6 +111,15 @@ def type_name(value: Any) -> str:
     return type(value).__name__
 
 
+def sort_key(value: Any) -> Any:
+    """Order for min/max/sort: numbers, strings, date-times, durations and semvers among their own kind."""
+    if isinstance(value, SemVer):
+        return value.version
+    if isinstance(value, bool) or not isinstance(value, int | float | str | datetime | timedelta):
+        raise TypeError(type_name(value))
+    return value
+
+
 def is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -109,11 +136,18 @@ def parse_duration(text: Any) -> timedelta:
     """ISO-8601 duration; a month counts as 30 days and a year as 365, so durations stay comparable."""
     if not isinstance(text, str):
         raise RuleRuntimeError(f"duration() needs a string, got {type_name(text)}")
+    sign, body = 1, text.strip()
+    if body[:1] in "+-" and body[1:2] in ("P", "p"):
+        sign, body = (-1 if body[0] == "-" else 1), body[1:]
+    if "-" in body[1:] and re.fullmatch(r"[Pp](T?-\d+(\.\d+)?[A-Za-z])+", body.replace("T-", "-T").replace("-T", "T-")):
+        # Java's Duration.parse (and so Cortex) takes "P-90D": every part negative is the negated duration.
+        sign, body = -sign, body.replace("-", "")
     try:
-        value = isodate.parse_duration(text)
+        value = isodate.parse_duration(body)
         if isinstance(value, isodate.Duration):
             days = float(value.years) * 365 + float(value.months) * 30
             value = value.tdelta + timedelta(days=days)
+        value = value * sign if sign < 0 else value
     except (ValueError, OverflowError, isodate.ISO8601Error) as exc:
         raise RuleRuntimeError(f"{text!r} is not an ISO-8601 duration such as P7D or PT12H") from exc
     return value
