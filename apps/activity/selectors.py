@@ -111,8 +111,8 @@ def activity_bulk(entity_ids: Sequence[int], kinds: Collection[str]) -> dict[int
         for entity_id, *values in rows.values_list("entity_id", *_DEPLOY_COLUMNS):
             result[entity_id]["deploys"].append(deploy_row(**dict(zip(_DEPLOY_COLUMNS, values, strict=True))))
     if "custom_events" in wanted:
-        rows = CustomEvent.objects.filter(entity_id__in=ids).order_by("-timestamp", "-id")
-        for entity_id, *values in rows.values_list("entity_id", *_EVENT_COLUMNS):
+        events = CustomEvent.objects.filter(entity_id__in=ids).order_by("-timestamp", "-id")
+        for entity_id, *values in events.values_list("entity_id", *_EVENT_COLUMNS):
             result[entity_id]["custom_events"].append(
                 custom_event_row(**dict(zip(_EVENT_COLUMNS, values, strict=True)))
             )
