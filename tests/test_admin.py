@@ -21,6 +21,7 @@ from django_celery_beat.models import (
 )
 
 from apps.accounts.services import api_key_create, user_create_with_role
+from apps.activity.models import CustomEvent, CustomMetric, CustomMetricPoint, Deploy
 from apps.campaigns.models import CampaignSnapshot
 from apps.campaigns.services import campaign_create
 from apps.catalog.models import CustomData, Entity, EntityLink, EntityOwner, EntityPackage, EntityParent
@@ -78,6 +79,10 @@ def populate(count: int, *, start: int = 0) -> None:
         )
         RuleOutcome.objects.create(entity=service, rule=pushed, state="fail", remarks="last deploy 3 weeks ago")
         Fact.objects.create(entity=service, source="git", key="fileExists:README.md", value=True, collected_at=now)
+        Deploy.objects.create(entity=service, timestamp=now, title=f"svc v{index}", sha="abc", environment="prod")
+        CustomEvent.objects.create(entity=service, timestamp=now, title="Learned", type="LEARN_CORTEX")
+        metric = CustomMetric.objects.create(key=f"metric-{index}", name=f"Metric {index} svc")
+        CustomMetricPoint.objects.create(metric=metric, entity=service, timestamp=now, value=index)
 
         exemption = exemption_request(
             scorecard=scorecard, entity=service, rule=rule, reason="Being migrated", days=30, by=viewer

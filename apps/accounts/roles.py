@@ -31,6 +31,10 @@ _VIEW = [
     "exemptions.view_exemptionevent",
     "exemptions.request_exemption",
     "campaigns.view_campaign",
+    "activity.view_deploy",
+    "activity.view_customevent",
+    "activity.view_custommetric",
+    "activity.view_custommetricpoint",
 ]
 _EDIT = [
     f"{app}.{verb}_{model}"
@@ -38,6 +42,7 @@ _EDIT = [
         "catalog": ["entity", "entityowner", "entityparent", "entitylink", "customdata", "entitypackage"],
         "scorecards": ["scorecard", "level", "rule"],
         "campaigns": ["campaign"],
+        "activity": ["deploy", "customevent", "custommetric", "custommetricpoint"],
     }.items()
     for model in models
     for verb in ("add", "change", "delete", "view")

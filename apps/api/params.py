@@ -53,3 +53,22 @@ def iso(value: datetime | None) -> str | None:
     if value is None:
         return None
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def query_datetime(request, name: str) -> datetime | None:
+    """An ISO-8601 date-time (`2024-05-01T12:00:00`, with `Z` or an offset, or a date alone); one without a
+    zone is UTC, as Cortex reads them. None when absent."""
+    from django.utils.dateparse import parse_date, parse_datetime
+
+    raw = (request.query_params.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        value = parse_datetime(raw)
+        if value is None and (day := parse_date(raw)) is not None:
+            value = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    except ValueError:
+        value = None
+    if value is None:
+        raise exceptions.ValidationError({name: f"must be an ISO-8601 date-time, not {raw!r}"})
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.accounts",
     "apps.catalog",
+    "apps.activity",
     "apps.scorecards",
     "apps.integrations",
     "apps.exemptions",

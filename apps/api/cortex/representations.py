@@ -235,3 +235,38 @@ def custom_data_of(row) -> dict:
         "source": "API" if row.source == "api" else "YAML",
         "dateUpdated": iso(row.updated_at),
     }
+
+
+# --- deploys, custom events, custom metrics -------------------------------------------------------------
+
+
+def deploy_of(deploy) -> dict:
+    """`{uuid, title, type, sha, environment, url, timestamp, deployer: {name, email} | null, customData}`."""
+    from apps.activity.selectors import deploy_row_of
+
+    return {**deploy_row_of(deploy), "timestamp": iso(deploy.timestamp)}
+
+
+def custom_event_of(event) -> dict:
+    """`{uuid, title, type, description, url, timestamp, customData}`."""
+    from apps.activity.selectors import custom_event_row_of
+
+    return {**custom_event_row_of(event), "timestamp": iso(event.timestamp)}
+
+
+def custom_metric_point_of(point) -> dict:
+    return {"timestamp": iso(point.timestamp), "value": point.value}
+
+
+def custom_metric_of(metric) -> dict:
+    return {
+        "key": metric.key,
+        "name": metric.name,
+        "valence": metric.valence,
+        "category": metric.category or None,
+        "description": metric.description or None,
+        "isDraft": metric.is_draft,
+        "type": "PUBLIC_API",
+        "createdAt": iso(metric.created_at),
+        "updatedAt": iso(metric.updated_at),
+    }

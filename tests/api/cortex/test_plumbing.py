@@ -85,6 +85,9 @@ class TestAuthentication:
 
 RULE = "Has an owner"
 EXEMPTION = f"/api/v1/scorecards/{TAG}/entity/bad-svc/exemption"
+NO_UUID = "00000000-0000-0000-0000-000000000000"
+EVENT = '{"timestamp": "2025-03-01T12:00:00", "title": "t", "type": "T"}'
+SERIES = '{"series": [{"timestamp": "2025-03-01T12:00:00Z", "value": 1}]}'
 # Every operation of apps/api/cortex/urls.py: (method, path, body, content type).
 OPERATIONS = [
     ("get", LIST, None, "application/yaml"),
@@ -118,6 +121,16 @@ OPERATIONS = [
         '{"values": {"x": [{"key": "k", "value": 1}]}}',
         "application/json",
     ),
+    ("get", f"/api/v1/catalog/{GOOD}/deploys?page=0&pageSize=250", None, "application/yaml"),
+    ("put", f"/api/v1/catalog/{GOOD}/deploys/{NO_UUID}", '{"sha": "x"}', "application/json"),
+    ("delete", "/api/v1/catalog/deploys?type=DEPLOY", "{}", "application/json"),
+    ("delete", "/api/v1/catalog/deploys/all", "{}", "application/json"),
+    ("post", f"/api/v1/catalog/{GOOD}/custom-events", EVENT, "application/json"),
+    ("get", f"/api/v1/catalog/{GOOD}/custom-events/{NO_UUID}", None, "application/yaml"),
+    ("get", "/api/v1/eng-intel/custom-metrics?page=0&pageSize=250", None, "application/yaml"),
+    ("get", "/api/v1/eng-intel/custom-metrics/ai-spend", None, "application/yaml"),
+    ("delete", f"/api/v1/eng-intel/custom-metrics/ai-spend/entity/{GOOD}", "{}", "application/json"),
+    ("post", f"/api/v1/eng-intel/custom-metrics/ai-spend/entity/{GOOD}/bulk", SERIES, "application/json"),
 ]
 
 
@@ -128,6 +141,7 @@ def _call(client, method, path, body, content_type):
 
 
 def _state():
+    from apps.activity.models import CustomEvent, CustomMetric, CustomMetricPoint, Deploy
     from apps.catalog.models import CustomData, Entity
     from apps.evaluations.models import EvaluationRun
     from apps.exemptions.models import Exemption
@@ -138,6 +152,10 @@ def _state():
         CustomData.objects.count(),
         Exemption.objects.count(),
         EvaluationRun.objects.count(),
+        Deploy.objects.count(),
+        CustomEvent.objects.count(),
+        CustomMetric.objects.count(),
+        CustomMetricPoint.objects.count(),
     )
 
 
@@ -343,7 +361,7 @@ class TestSchema:
         schema = response.json()
         v1 = {p: ops for p, ops in schema["paths"].items() if p.startswith("/api/v1/")}
         assert set(v1) == _v1_paths()
-        assert len(v1) == 22
+        assert len(v1) == 32
         for path, ops in v1.items():
             operations = [op for op in ops.values() if isinstance(op, dict) and "operationId" in op]
             assert operations, path
@@ -353,6 +371,9 @@ class TestSchema:
         assert set(v1["/api/v1/scorecards/descriptor"]) == {"post"}
         assert set(v1["/api/v1/catalog/{tag_or_id}/custom-data"]) >= {"get", "post", "delete"}
         assert set(v1["/api/v1/catalog/custom-data"]) == {"put"}
+        assert set(v1["/api/v1/catalog/deploys"]) == {"delete"}
+        assert set(v1["/api/v1/catalog/{tag_or_id}/deploys"]) == {"get", "post", "delete"}
+        assert set(v1["/api/v1/eng-intel/custom-metrics/{key}/entity/{tag_or_id}"]) == {"get", "post", "delete"}
 
     def test_docs_page_is_html(self, db, client):
         response = client.get("/api/docs")

@@ -1,6 +1,18 @@
 """Cortex v1 operations (seeds 000/001 and API_CONTRACT §2). Views are thin: they parse, call a service or
 load rows with a fixed number of queries, and shape the answer with `representations`."""
 
+from apps.api.cortex.views.activity import (
+    CustomEventDetailView,
+    CustomEventListView,
+    CustomMetricDetailView,
+    CustomMetricListView,
+    CustomMetricPointsBulkView,
+    CustomMetricPointsView,
+    DeployDetailView,
+    DeployListView,
+    DeploysAllView,
+    DeploysByFilterView,
+)
 from apps.api.cortex.views.catalog import (
     CatalogDescriptorView,
     CatalogEntityView,
@@ -38,6 +50,16 @@ __all__ = [
     "CustomDataBulkView",
     "CustomDataKeyView",
     "CustomDataView",
+    "CustomEventDetailView",
+    "CustomEventListView",
+    "CustomMetricDetailView",
+    "CustomMetricListView",
+    "CustomMetricPointsBulkView",
+    "CustomMetricPointsView",
+    "DeployDetailView",
+    "DeployListView",
+    "DeploysAllView",
+    "DeploysByFilterView",
     "EntityArchiveView",
     "EntityDescriptorView",
     "EntityUnarchiveView",
