@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
+from apps.activity.selectors import activity_bulk
 from apps.catalog.models import CustomData, Entity, EntityLink, EntityOwner, EntityPackage
 from apps.evaluations.models import RuleOutcome
 from apps.exemptions.models import Exemption
@@ -27,7 +28,10 @@ def catalog_data_bulk(entity_ids: Sequence[int], kinds: Collection[str]) -> dict
     return result
 
 
-_DATA_LOADERS: list = []
+# (loader, the kinds it serves); each loader runs one query per kind it is asked for.
+_DATA_LOADERS: list = [
+    (activity_bulk, frozenset({"deploys", "custom_events", "custom_metrics"})),
+]
 
 
 def _repository(git_url: str, git: dict | None) -> str:

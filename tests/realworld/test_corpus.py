@@ -146,3 +146,76 @@ def test_evaluating_every_scorecard_of_the_corpus_finishes_with_a_state_for_ever
         "corpus-full": ("pass", ""),
         "corpus-bare": ("fail", ""),
     }
+
+
+@pytest.mark.django_db
+def test_the_corpus_deploy_and_metric_rules_read_the_catalog_data():
+    """`deploys(lookback=...)` and `customMetrics(key=..., lookback=...)` rules of the CLI's solutions pass
+    once the data is there, through the same services the v1 API uses."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.activity.services import custom_metric_create, custom_metric_points_add, deploy_add
+    from apps.catalog.models import Entity
+    from apps.catalog.services import entity_apply_descriptor
+    from apps.evaluations.models import RuleResult
+    from apps.evaluations.services import scorecard_evaluate
+    from apps.scorecards.models import Scorecard
+
+    require_corpus()
+    entity_apply_descriptor(text=ENTITIES["corpus-full"], source="corpus-test")
+    entity = Entity.objects.get(tag="corpus-full")
+    deploy_file = next(p for p in FILES if "github-actions-deploy" in str(p))
+    scorecard = scorecard_apply_descriptor(text=deploy_file.read_text(), source=relative(deploy_file)).scorecard
+
+    def states():
+        scorecard_evaluate(scorecard=Scorecard.objects.get(pk=scorecard.pk))
+        return {
+            r.rule.expression: r.state
+            for r in RuleResult.objects.filter(entity=entity, rule__scorecard=scorecard).select_related("rule")
+        }
+
+    before = states()
+    assert before['deploys(lookback=duration("P7D")).length > 0'] == "fail"
+    assert before['deploys(lookback=duration("P1Y")).length > 0'] == "fail"
+
+    now = timezone.now()
+    deploy_add(entity=entity, title="v1", timestamp=now - timedelta(days=40))
+    after_old = states()
+    assert after_old['deploys(lookback=duration("P1Y")).length > 0'] == "pass"
+    assert after_old['deploys(lookback=duration("P7D")).length > 0'] == "fail"
+
+    deploy_add(entity=entity, title="v2", timestamp=now - timedelta(days=1))
+    assert states()['deploys(lookback=duration("P7D")).length > 0'] == "pass"
+
+    # The AI-spend solution: teams in the ai-spend-demo group, a weekly budget as custom data.
+    entity_apply_descriptor(
+        text=(
+            "openapi: 3.0.1\ninfo:\n  title: AI team\n  x-cortex-tag: ai-team\n  x-cortex-type: team\n"
+            "  x-cortex-groups: [ai-spend-demo]\n  x-cortex-custom-metadata:\n    ai-budget-weekly: '100'\n"
+        ),
+        source="corpus-test",
+    )
+    team = Entity.objects.get(tag="ai-team")
+    spend_file = next(p for p in FILES if "ai-spend" in str(p))
+    spend = scorecard_apply_descriptor(text=spend_file.read_text(), source=relative(spend_file)).scorecard
+    tracked = 'customMetrics(key="ai-spend", lookback = duration("P1Y")).length > 0'
+    within = (
+        'customMetrics(key="ai-spend", lookback=duration("P8D")).map((m) => m.value).average() '
+        '<= jq(custom("ai-budget-weekly"), ". | tonumber")'
+    )
+
+    def team_states():
+        scorecard_evaluate(scorecard=Scorecard.objects.get(pk=spend.pk))
+        return {
+            r.rule.expression: r.state
+            for r in RuleResult.objects.filter(entity=team, rule__scorecard=spend).select_related("rule")
+        }
+
+    assert (team_states()[tracked], team_states()[within]) == ("fail", "fail")
+    custom_metric_create(key="ai-spend", name="AI spend", valence="DECREASING")
+    custom_metric_points_add(entity=team, key="ai-spend", points=[(now - timedelta(days=2), 80.0)])
+    assert (team_states()[tracked], team_states()[within]) == ("pass", "pass")
+    custom_metric_points_add(entity=team, key="ai-spend", points=[(now - timedelta(days=1), 160.0)])
+    assert team_states()[within] == "fail"  # the average, 120, is over the budget
