@@ -24,7 +24,17 @@ from apps.accounts.services import api_key_create, user_create_with_role
 from apps.activity.models import CustomEvent, CustomMetric, CustomMetricPoint, Deploy
 from apps.campaigns.models import CampaignSnapshot
 from apps.campaigns.services import campaign_create
-from apps.catalog.models import CustomData, Entity, EntityLink, EntityOwner, EntityPackage, EntityParent
+from apps.catalog.models import (
+    CustomData,
+    Entity,
+    EntityDependency,
+    EntityLink,
+    EntityOwner,
+    EntityPackage,
+    EntityParent,
+    EntityRelationship,
+    RelationshipType,
+)
 from apps.evaluations.models import (
     EntityScore,
     EvaluationChunk,
@@ -61,6 +71,12 @@ def populate(count: int, *, start: int = 0) -> None:
         EntityLink.objects.create(entity=service, name="Runbook", type="runbook", url="https://wiki.example.com/r")
         CustomData.objects.create(entity=service, key="tier", value=1)
         EntityPackage.objects.create(entity=service, name="django", version="4.2.1", manager="pip")
+        EntityDependency.objects.create(caller=service, callee_tag=domain.tag, callee=domain, source="api")
+        relationship_type = RelationshipType.objects.create(tag=f"rel-{index}", name=f"Relationship {index}")
+        EntityRelationship.objects.create(
+            type=relationship_type, source_tag=service.tag, source_entity=service, destination_tag=team.tag,
+            destination_entity=team, declared_by=service,
+        )  # fmt: skip
 
         scorecard = Scorecard.objects.create(tag=f"sc-{index}", name=f"Scorecard {index}")
         bronze = Level.objects.create(scorecard=scorecard, name="Bronze", rank=1, color="#c38b5f")

@@ -20,6 +20,9 @@ _VIEW = [
     "catalog.view_customdata",
     "catalog.view_entitypackage",
     "catalog.view_entityparent",
+    "catalog.view_entitydependency",
+    "catalog.view_relationshiptype",
+    "catalog.view_entityrelationship",
     "integrations.view_fact",
     "scorecards.view_scorecard",
     "scorecards.view_level",
@@ -39,7 +42,17 @@ _VIEW = [
 _EDIT = [
     f"{app}.{verb}_{model}"
     for app, models in {
-        "catalog": ["entity", "entityowner", "entityparent", "entitylink", "customdata", "entitypackage"],
+        "catalog": [
+            "entity",
+            "entityowner",
+            "entityparent",
+            "entitylink",
+            "customdata",
+            "entitypackage",
+            "entitydependency",
+            "relationshiptype",
+            "entityrelationship",
+        ],
         "scorecards": ["scorecard", "level", "rule"],
         "campaigns": ["campaign"],
         "activity": ["deploy", "customevent", "custommetric", "custommetricpoint"],

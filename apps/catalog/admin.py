@@ -12,11 +12,14 @@ from django.http import HttpRequest
 from apps.catalog.models import (
     CustomData,
     Entity,
+    EntityDependency,
     EntityLink,
     EntityOwner,
     EntityPackage,
     EntityParent,
+    EntityRelationship,
     OwnerKind,
+    RelationshipType,
 )
 from apps.core.score_inputs import score_inputs_changed
 
@@ -174,3 +177,72 @@ class EntityPackageAdmin(EntityPartAdmin):
     list_select_related = ("entity",)
     search_fields = ("entity__tag", "name", "version")
     autocomplete_fields = ("entity",)
+
+
+class _EndsAnnounced(admin.ModelAdmin):
+    """Dependencies and relationships are inputs of the scores of the entities at both ends: every save and
+    delete announces them (before and after an edit)."""
+
+    ends: tuple[str, str] = ("", "")
+
+    def _end_ids(self, rows) -> set[int]:
+        return {pk for row in rows for pk in (getattr(row, f"{self.ends[0]}_id"), getattr(row, f"{self.ends[1]}_id"))}
+
+    def save_model(self, request, obj, form, change) -> None:
+        before = self._end_ids(type(obj).objects.filter(pk=obj.pk)) if change else set()
+        super().save_model(request, obj, form, change)
+        ids = (before | self._end_ids([obj])) - {None}
+        score_inputs_changed(entity_ids=ids, why="dependencies or relationships edited in the admin")
+
+    def delete_model(self, request, obj) -> None:
+        ids = self._end_ids([obj]) - {None}
+        super().delete_model(request, obj)
+        score_inputs_changed(entity_ids=ids, why="dependencies or relationships edited in the admin")
+
+    def delete_queryset(self, request, queryset) -> None:
+        ids = self._end_ids(queryset) - {None}
+        super().delete_queryset(request, queryset)
+        score_inputs_changed(entity_ids=ids, why="dependencies or relationships edited in the admin")
+
+
+@admin.register(EntityDependency)
+class EntityDependencyAdmin(_EndsAnnounced):
+    ends = ("caller", "callee")
+    list_display = ("caller", "callee_tag", "callee", "method", "path", "source", "updated_at")
+    list_filter = ("source", "method")
+    list_select_related = ("caller", "callee")
+    search_fields = ("caller__tag", "callee_tag", "path", "description")
+    autocomplete_fields = ("caller", "callee")
+    readonly_fields = ("created_at", "updated_at")
+
+
+@admin.register(RelationshipType)
+class RelationshipTypeAdmin(admin.ModelAdmin):
+    """Deleting a type deletes its links: that goes through the service, which re-scores their ends."""
+
+    list_display = ("tag", "name", "definition_location", "allow_cycles", "is_single_source", "is_single_destination")
+    list_filter = ("definition_location", "allow_cycles")
+    search_fields = ("tag", "name", "description")
+    readonly_fields = ("created_at", "updated_at")
+
+    def delete_model(self, request, obj) -> None:
+        from apps.catalog.relations import relationship_type_delete
+
+        relationship_type_delete(tag=obj.tag)
+
+    def delete_queryset(self, request, queryset) -> None:
+        from apps.catalog.relations import relationship_type_delete
+
+        for tag in queryset.values_list("tag", flat=True):
+            relationship_type_delete(tag=tag)
+
+
+@admin.register(EntityRelationship)
+class EntityRelationshipAdmin(_EndsAnnounced):
+    ends = ("source_entity", "destination_entity")
+    list_display = ("type", "source_tag", "destination_tag", "origin", "declared_by", "created_at")
+    list_filter = ("type", "origin")
+    list_select_related = ("type", "declared_by")
+    search_fields = ("source_tag", "destination_tag", "type__tag")
+    autocomplete_fields = ("source_entity", "destination_entity", "declared_by")
+    readonly_fields = ("created_at",)

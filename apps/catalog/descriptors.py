@@ -14,11 +14,19 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 
-from apps.catalog.models import TAG_PATTERN
+from apps.catalog.models import (
+    DEPENDENCY_PATH_MAX,
+    DESCRIPTION_MAX,
+    HTTP_METHODS,
+    METADATA_MAX_BYTES,
+    TAG_PATTERN,
+    TYPE_PATTERN,
+)
 from apps.core.validation import Checker
 from apps.core.yamlio import line_of, load_yaml, plain
 
 _TAG_RE = re.compile(TAG_PATTERN)
+_TYPE_RE = re.compile(TYPE_PATTERN)
 _GIT_PROVIDERS = ("github", "gitlab", "bitbucket", "azure", "azureDevops")
 KNOWN_INFO_KEYS = {
     "title",
@@ -40,6 +48,7 @@ KNOWN_INFO_KEYS = {
     "x-cortex-static-analysis",
     "x-cortex-dependency",
     "x-cortex-children",
+    "x-cortex-relationships",
 }
 
 
@@ -62,6 +71,10 @@ class EntitySpec:
     slos: list = field(default_factory=list)
     packages: list[dict] = field(default_factory=list)
     archived: bool = False
+    # {"tag", "method", "path", "description", "metadata"}; method and path "" for the whole entity.
+    dependencies: list[dict] = field(default_factory=list)
+    # {"type", "destinations": [tags], "sources": [tags], "path"}; path names the block for later errors.
+    relationships: list[dict] = field(default_factory=list)
     document: dict = field(default_factory=dict)
 
 
@@ -118,9 +131,11 @@ def parse_entity_descriptor(text: str, *, source: str = "", base_dir: Path | Non
         )
     title = check.field(info, "title", (str,), p, required=True)
     entity_type = check.field(info, "x-cortex-type", (str,), p, default="service")
-    if entity_type and not _TAG_RE.match(entity_type):
+    if entity_type and not _TYPE_RE.match(entity_type):
         check.error(
-            "a type is a slug such as service, domain or team", f"{p}.x-cortex-type", line_of(info, "x-cortex-type")
+            "a type is a slug such as service, domain or team, or a resource type such as AWS::S3::Bucket",
+            f"{p}.x-cortex-type",
+            line_of(info, "x-cortex-type"),
         )
     description = check.field(info, "description", (str,), p, default="")
     groups = check.string_list(info, "x-cortex-groups", p)
@@ -217,6 +232,8 @@ def parse_entity_descriptor(text: str, *, source: str = "", base_dir: Path | Non
             packages.append({"name": name, "version": str(version), "manager": manager})
 
     archived = check.field(info, "x-cortex-archived", (bool,), p, default=False)
+    dependencies = _dependencies(check, info, p, tag)
+    relationships = _relationships(check, info, p, tag)
     for key in info:
         if str(key).startswith("x-cortex-") and key not in KNOWN_INFO_KEYS:
             check.warn(f"unknown field '{key}' is ignored", f"{p}.{key}", line_of(info, key))
@@ -225,7 +242,9 @@ def parse_entity_descriptor(text: str, *, source: str = "", base_dir: Path | Non
     spec = EntitySpec(
         tag=tag,
         name=title,
-        type=(entity_type or "service").lower(),
+        # Slugs are matched in lower case (Service = service); resource types keep Cortex's spelling, which
+        # rules compare against (`dependency.type == "AWS::S3::Bucket"`).
+        type=entity_type if "::" in (entity_type or "") else (entity_type or "service").lower(),
         description=description or "",
         groups=groups,
         owners=owners,
@@ -238,9 +257,166 @@ def parse_entity_descriptor(text: str, *, source: str = "", base_dir: Path | Non
         slos=slos,
         packages=packages,
         archived=archived,
+        dependencies=dependencies,
+        relationships=relationships,
         document=plain(doc),
     )
     return spec, check.warnings
+
+
+def nul_path(value: Any, path: str = "") -> str | None:
+    """The path of the first string (key or value) holding a NUL character, which PostgreSQL cannot store."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else str(key)
+            if "\x00" in str(key):
+                return here
+            found = nul_path(item, here)
+            if found is not None:
+                return found
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found = nul_path(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
+def metadata_problem(value: Any) -> str | None:
+    """Why a dependency's metadata cannot be stored, or None: a mapping of JSON, without NUL, not too big."""
+    import json
+
+    if not isinstance(value, dict):
+        return "must be a mapping"
+    where = nul_path(value)
+    if where is not None:
+        return f"must not hold NUL characters (at {where})"
+    try:
+        size = len(json.dumps(value, ensure_ascii=False).encode())
+    except (TypeError, ValueError):
+        return "must hold JSON values only"
+    if size > METADATA_MAX_BYTES:
+        return f"must be at most {METADATA_MAX_BYTES // 1024} KiB as JSON, not {size} bytes"
+    return None
+
+
+def _text(check: Checker, node: dict, key: str, path: str, *, max_length: int, required: bool = False) -> str:
+    value = check.field(node, key, (str,), path, required=required, default="")
+    if not value:
+        return ""
+    if "\x00" in value:
+        check.error("must not hold NUL characters", f"{path}.{key}", line_of(node, key))
+        return ""
+    if len(value) > max_length:
+        check.error(f"must be at most {max_length} characters, not {len(value)}", f"{path}.{key}", line_of(node, key))
+        return ""
+    return value
+
+
+def _tag_at(check: Checker, node: dict, key: str, path: str) -> str:
+    value = _text(check, node, key, path, max_length=255, required=True)
+    if value and not _TAG_RE.match(value):
+        check.error(
+            "a tag holds letters, digits, '.', '_' and '-', and starts alphanumeric",
+            f"{path}.{key}",
+            line_of(node, key),
+        )
+        return ""
+    return value
+
+
+def _dependencies(check: Checker, info: dict, p: str, own_tag: str | None) -> list[dict]:
+    """`x-cortex-dependency`: a list of {tag, method?, path?, description?, metadata?}, or Cortex's map form
+    whose `cortex` key holds that list (its `aws` tag matching is not supported and is ignored)."""
+    key = "x-cortex-dependency"
+    raw = info.get(key)
+    if raw is None:
+        return []
+    dp = f"{p}.{key}"
+    if isinstance(raw, dict):
+        for other in raw:
+            if other != "cortex":
+                check.warn(
+                    f"'{other}' dependencies are not supported and are ignored", f"{dp}.{other}", line_of(raw, other)
+                )
+        holder, key_in_holder = raw, "cortex"
+    else:
+        holder, dp, key_in_holder = info, p, key
+    result: list[dict] = []
+    seen: set[tuple[str, str, str]] = set()
+    for ip, item in check.mappings(holder, key_in_holder, dp):
+        tag = _tag_at(check, item, "tag", ip)
+        method = _text(check, item, "method", ip, max_length=16).upper()
+        path = _text(check, item, "path", ip, max_length=DEPENDENCY_PATH_MAX)
+        description = _text(check, item, "description", ip, max_length=DESCRIPTION_MAX)
+        metadata = plain(check.field(item, "metadata", (dict,), ip, default={}))
+        if method and method not in HTTP_METHODS:
+            check.error(
+                f"method must be one of {', '.join(HTTP_METHODS)}, not {method!r}",
+                f"{ip}.method",
+                line_of(item, "method"),
+            )
+            continue
+        if bool(method) != bool(path):
+            missing = "path" if method else "method"
+            check.error(
+                f"'{missing}' is required when '{'method' if method else 'path'}' is given",
+                f"{ip}.{missing}",
+                line_of(item),
+            )
+            continue
+        problem = metadata_problem(metadata) if "metadata" in item else None
+        if problem:
+            check.error(problem, f"{ip}.metadata", line_of(item, "metadata"))
+            continue
+        if not tag:
+            continue
+        if tag == own_tag:
+            check.error("an entity cannot depend on itself", f"{ip}.tag", line_of(item, "tag"))
+            continue
+        if (tag, method, path) in seen:
+            check.error(
+                f"the dependency on {tag!r}{f' {method} {path}' if method else ''} is listed twice", ip, line_of(item)
+            )
+            continue
+        seen.add((tag, method, path))
+        result.append({"tag": tag, "method": method, "path": path, "description": description, "metadata": metadata})
+    return result
+
+
+def _relationships(check: Checker, info: dict, p: str, own_tag: str | None) -> list[dict]:
+    """`x-cortex-relationships`: [{type: <relationship type tag>, destinations: [{tag}], sources: [{tag}]}].
+    Whether the type exists and may be declared here is checked when the descriptor is applied."""
+    result: list[dict] = []
+    seen_types: set[str] = set()
+    for rp, item in check.mappings(info, "x-cortex-relationships", p):
+        type_tag = _tag_at(check, item, "type", rp)
+        ends: dict[str, list[str]] = {}
+        for side in ("destinations", "sources"):
+            tags: list[str] = []
+            for ep, end in check.mappings(item, side, rp):
+                end_tag = _tag_at(check, end, "tag", ep)
+                if end_tag and end_tag in tags:
+                    check.error(f"{end_tag!r} is listed twice", f"{ep}.tag", line_of(end, "tag"))
+                elif end_tag:
+                    tags.append(end_tag)
+            ends[side] = tags
+        if "destinations" not in item and "sources" not in item:
+            check.error("a relationship lists 'destinations' or 'sources'", rp, line_of(item))
+            continue
+        if type_tag and type_tag in seen_types:
+            check.error(
+                f"relationship type {type_tag!r} is listed twice; list all its entities once",
+                f"{rp}.type",
+                line_of(item, "type"),
+            )
+            continue
+        if type_tag:
+            seen_types.add(type_tag)
+            result.append({"type": type_tag, **ends, "path": rp})
+    return result
 
 
 # --- Export: the descriptor of a stored entity -----------------------------------------------------------
@@ -253,9 +429,11 @@ def _is_long_form(value: Any) -> bool:
 def entity_to_document(entity) -> dict:
     """An OpenAPI-style descriptor built from the entity's stored fields, which applies back unchanged.
 
-    Reads `owners`, `parent_links`, `links`, `custom_data` and `packages` through `.all()` (prefetch them to
-    save queries); writes nothing. Only custom data from a descriptor is included: keys set through the API
-    are not part of a descriptor (as in Cortex), and applying the document leaves them alone.
+    Reads `owners`, `parent_links`, `links`, `custom_data`, `packages`, `dependencies_out` and
+    `declared_relationships` (with `type`) through `.all()` (prefetch them to
+    save queries); writes nothing. Only custom data, dependencies and relationships from a descriptor are
+    included: those set through the API are not part of a descriptor (as in Cortex), and applying the
+    document leaves them alone.
     """
     info: dict[str, Any] = {"title": entity.name}
     if entity.description:
@@ -307,6 +485,31 @@ def entity_to_document(entity) -> dict:
         packages.append(item)
     if packages:
         info["x-cortex-packages"] = packages
+    dependencies = []
+    for dependency in sorted(entity.dependencies_out.all(), key=lambda d: d.pk):
+        if dependency.source != "descriptor":
+            continue
+        item = {"tag": dependency.callee_tag}
+        if dependency.method:
+            item.update(method=dependency.method, path=dependency.path)
+        if dependency.description:
+            item["description"] = dependency.description
+        if dependency.metadata:
+            item["metadata"] = dependency.metadata
+        dependencies.append(item)
+    if dependencies:
+        info["x-cortex-dependency"] = dependencies
+    relationships: dict[str, dict[str, list]] = {}
+    for link in sorted(entity.declared_relationships.all(), key=lambda r: r.pk):
+        if link.origin != "descriptor":
+            continue
+        block = relationships.setdefault(link.type.tag, {})
+        if link.source_tag == entity.tag:
+            block.setdefault("destinations", []).append({"tag": link.destination_tag})
+        else:
+            block.setdefault("sources", []).append({"tag": link.source_tag})
+    if relationships:
+        info["x-cortex-relationships"] = [{"type": tag, **ends} for tag, ends in relationships.items()]
     if entity.archived:
         info["x-cortex-archived"] = True
     return {"openapi": "3.0.1", "info": info}
@@ -327,6 +530,8 @@ _INFO_ORDER = (
     "x-cortex-oncall",
     "x-cortex-slos",
     "x-cortex-packages",
+    "x-cortex-dependency",
+    "x-cortex-relationships",
     "x-cortex-archived",
 )
 

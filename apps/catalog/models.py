@@ -10,6 +10,12 @@ from django.db import models
 
 TAG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 tag_validator = RegexValidator(TAG_PATTERN, "A tag holds letters, digits, '.', '_' and '-', and starts alphanumeric.")
+# An entity type is a slug (service, team, ai-agent) or, as Cortex names cloud resources, parts joined by
+# `::` (AWS::S3::Bucket), which rules compare against (`dependency.type == "AWS::S3::Bucket"`).
+TYPE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*(::[A-Za-z0-9][A-Za-z0-9._-]*)*$"
+type_validator = RegexValidator(
+    TYPE_PATTERN, "A type is a slug such as service, or a resource type such as AWS::S3::Bucket."
+)
 
 
 def new_public_id() -> str:
@@ -57,7 +63,7 @@ class Entity(models.Model):
     public_id = models.CharField(max_length=18, unique=True, default=new_public_id, editable=False)
     tag = models.CharField(max_length=255, unique=True, validators=[tag_validator])
     name = models.CharField(max_length=255)
-    type = models.CharField(max_length=64, default=EntityType.SERVICE, db_index=True, validators=[tag_validator])
+    type = models.CharField(max_length=64, default=EntityType.SERVICE, db_index=True, validators=[type_validator])
     description = models.TextField(blank=True)
     groups = models.JSONField(default=list, blank=True)
     git = models.JSONField(null=True, blank=True, help_text="x-cortex-git as declared.")
@@ -181,3 +187,126 @@ class EntityPackage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}@{self.version}"
+
+
+# --- dependencies and relationships -----------------------------------------------------------------------
+
+# Where a dependency or relationship row came from: the entity's descriptor, or the API. Applying a
+# descriptor replaces its own rows and keeps the API's (as custom data does).
+RecordSource = CustomDataSource
+
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
+DEPENDENCY_PATH_MAX = 512
+DESCRIPTION_MAX = 4000
+METADATA_MAX_BYTES = 64 * 1024
+
+
+class EntityDependency(models.Model):
+    """An outgoing dependency of `caller` on the entity tagged `callee_tag`, optionally on one endpoint
+    (`method` and `path`, both or neither). Kept by tag so a dependency on an entity not yet in the catalog
+    is stored, and linked (`callee`) once that entity exists, as parents are."""
+
+    caller = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="dependencies_out")
+    callee_tag = models.CharField(max_length=255, db_index=True)
+    callee = models.ForeignKey(Entity, null=True, blank=True, on_delete=models.SET_NULL, related_name="dependencies_in")
+    method = models.CharField(
+        max_length=8, blank=True, choices=[(m, m) for m in HTTP_METHODS], help_text="Empty: the whole entity."
+    )
+    path = models.CharField(max_length=DEPENDENCY_PATH_MAX, blank=True)
+    description = models.TextField(blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    source = models.CharField(max_length=16, choices=RecordSource.choices, default=RecordSource.DESCRIPTOR)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["callee_tag", "method", "path", "id"]
+        verbose_name_plural = "entity dependencies"
+        constraints = [
+            models.UniqueConstraint(fields=["caller", "callee_tag", "method", "path"], name="dependency_unique"),
+            models.CheckConstraint(
+                condition=(models.Q(method="") & models.Q(path="")) | (~models.Q(method="") & ~models.Q(path="")),
+                name="dependency_method_with_path",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        endpoint = f" {self.method} {self.path}" if self.method else ""
+        return f"{self.caller_id} -> {self.callee_tag}{endpoint}"
+
+
+class DefinitionLocation(models.TextChoices):
+    SOURCE = "SOURCE", "Source"
+    DESTINATION = "DESTINATION", "Destination"
+    BOTH = "BOTH", "Both"
+
+
+class RelationshipType(models.Model):
+    """A kind of link between entities (Cortex's entity relationship types): what it means, which entity
+    types may stand at each end, whether it may form cycles, and which descriptor may declare it."""
+
+    tag = models.CharField(max_length=255, unique=True, validators=[tag_validator])
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    definition_location = models.CharField(
+        max_length=16, choices=DefinitionLocation.choices, default=DefinitionLocation.SOURCE
+    )
+    allow_cycles = models.BooleanField(default=False)
+    create_catalog = models.BooleanField(default=False)
+    is_single_source = models.BooleanField(default=False, help_text="A destination has at most one source.")
+    is_single_destination = models.BooleanField(default=False, help_text="A source has at most one destination.")
+    sources_filter = models.JSONField(default=dict, blank=True, help_text='{"include": bool, "types": [...]}')
+    destinations_filter = models.JSONField(default=dict, blank=True, help_text='{"include": bool, "types": [...]}')
+    inheritances = models.JSONField(default=list, blank=True)
+    source_label_singular = models.CharField(max_length=255, blank=True)
+    source_label_plural = models.CharField(max_length=255, blank=True)
+    destination_label_singular = models.CharField(max_length=255, blank=True)
+    destination_label_plural = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["tag"]
+
+    def __str__(self) -> str:
+        return self.tag
+
+
+class EntityRelationship(models.Model):
+    """One link of a relationship type, from a source entity to a destination entity. Both ends are kept
+    by tag and linked once the entity exists: a descriptor names the other end by tag (its destinations,
+    or its sources for a type defined on the destination), and that entity may come later."""
+
+    type = models.ForeignKey(RelationshipType, on_delete=models.CASCADE, related_name="relationships")
+    source_tag = models.CharField(max_length=255, db_index=True)
+    source_entity = models.ForeignKey(
+        Entity, null=True, blank=True, on_delete=models.SET_NULL, related_name="relationships_out"
+    )
+    destination_tag = models.CharField(max_length=255, db_index=True)
+    destination_entity = models.ForeignKey(
+        Entity, null=True, blank=True, on_delete=models.SET_NULL, related_name="relationships_in"
+    )
+    origin = models.CharField(
+        max_length=16,
+        choices=RecordSource.choices,
+        default=RecordSource.DESCRIPTOR,
+        help_text="Where the link was written: a descriptor or the API.",
+    )
+    declared_by = models.ForeignKey(
+        Entity,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="declared_relationships",
+        help_text="The entity whose descriptor declares the link; re-applying it replaces its links.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["type", "source_tag", "destination_tag"]
+        constraints = [
+            models.UniqueConstraint(fields=["type", "source_tag", "destination_tag"], name="relationship_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_tag} -[{self.type_id}]-> {self.destination_tag}"

@@ -20,6 +20,11 @@ from apps.catalog.models import (
     EntityParent,
     OwnerKind,
 )
+from apps.catalog.relations import (
+    descriptor_relations_apply,
+    descriptor_relations_state,
+    descriptor_relations_wanted,
+)
 from apps.core.errors import NotFoundError, Problem, ValidationFailed
 from apps.core.score_inputs import score_inputs_batch, score_inputs_changed
 
@@ -40,6 +45,7 @@ def _current_state(entity: Entity) -> dict[str, Any]:
             c.key: (c.value, c.description) for c in entity.custom_data.filter(source=CustomDataSource.DESCRIPTOR)
         },
         "packages": sorted(entity.packages.values_list("name", "version", "manager")),
+        **descriptor_relations_state(entity),
     }
 
 
@@ -51,6 +57,7 @@ def _desired_state(spec: EntitySpec) -> dict[str, Any]:
         "links": [(link["name"], link["type"], link["url"]) for link in spec.links],
         "custom": dict(spec.custom),
         "packages": sorted((p["name"], p["version"], p["manager"]) for p in spec.packages),
+        **descriptor_relations_wanted(spec.tag, spec.dependencies, spec.relationships),
     }
 
 
@@ -59,7 +66,9 @@ def entity_apply(*, spec: EntitySpec) -> tuple[Entity, str]:
     """Create or update the entity named by `spec.tag` so it matches the descriptor exactly.
 
     Returns (entity, "created" | "updated" | "unchanged"); an unchanged descriptor writes nothing.
-    Custom data set through the API under other keys is kept; keys the descriptor defines win.
+    Custom data set through the API under other keys is kept; keys the descriptor defines win. So are
+    dependencies and relationships made through the API; the descriptor's own are replaced, and the entities
+    at their other ends are announced for re-scoring too.
     """
     entity = Entity.objects.select_for_update().filter(tag=spec.tag).first()
     created = entity is None
@@ -119,7 +128,10 @@ def entity_apply(*, spec: EntitySpec) -> tuple[Entity, str]:
     if entity.type == "team":
         EntityOwner.objects.filter(kind=OwnerKind.GROUP, name=entity.tag, team__isnull=True).update(team=entity)
     EntityParent.objects.filter(tag=entity.tag, parent__isnull=True).update(parent=entity)
-    score_inputs_changed(entity_ids=[entity.pk], why=f"entity {entity.tag} {'created' if created else 'updated'}")
+    others = descriptor_relations_apply(entity=entity, dependencies=spec.dependencies, relationships=spec.relationships)
+    score_inputs_changed(
+        entity_ids=[entity.pk, *sorted(others)], why=f"entity {entity.tag} {'created' if created else 'updated'}"
+    )
     return entity, "created" if created else "updated"
 
 

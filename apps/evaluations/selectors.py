@@ -8,6 +8,7 @@ from datetime import datetime
 
 from apps.activity.selectors import activity_bulk
 from apps.catalog.models import CustomData, Entity, EntityLink, EntityOwner, EntityPackage
+from apps.catalog.selectors import relations_bulk
 from apps.evaluations.models import RuleOutcome
 from apps.exemptions.models import Exemption
 from apps.integrations.collectors import configured_sources
@@ -31,6 +32,7 @@ def catalog_data_bulk(entity_ids: Sequence[int], kinds: Collection[str]) -> dict
 # (loader, the kinds it serves); each loader runs one query per kind it is asked for.
 _DATA_LOADERS: list = [
     (activity_bulk, frozenset({"deploys", "custom_events", "custom_metrics"})),
+    (relations_bulk, frozenset({"dependencies_out", "dependencies_in", "destinations", "sources"})),
 ]
 
 

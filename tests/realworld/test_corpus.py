@@ -219,3 +219,46 @@ def test_the_corpus_deploy_and_metric_rules_read_the_catalog_data():
     assert (team_states()[tracked], team_states()[within]) == ("pass", "pass")
     custom_metric_points_add(entity=team, key="ai-spend", points=[(now - timedelta(days=1), 160.0)])
     assert team_states()[within] == "fail"  # the average, 120, is over the budget
+
+
+@pytest.mark.django_db
+def test_the_corpus_dependency_and_relationship_rules_read_the_catalog():
+    from apps.catalog.models import Entity
+    from apps.catalog.relations import relationship_type_create
+    from apps.catalog.services import entity_apply_descriptor
+    from apps.evaluations.tester import rule_test
+
+    require_corpus()
+    relationship_type_create(tag="ai-skill-service", fields={"name": "Skill used by a service"})
+
+    def apply(tag, kind, extra=""):
+        text = f"openapi: 3.0.1\ninfo:\n  title: {tag}\n  x-cortex-tag: {tag}\n  x-cortex-type: {kind}\n{extra}"
+        entity_apply_descriptor(text=text, source="corpus-test")
+        return Entity.objects.get(tag=tag)
+
+    apply("uploads-bucket", "AWS::S3::Bucket")
+    apply("checkout", "service")
+    skill = apply(
+        "pdf-skill",
+        "ai-skill",
+        "  x-cortex-dependency:\n    - tag: uploads-bucket\n"
+        "  x-cortex-relationships:\n    - type: ai-skill-service\n      destinations: [{tag: checkout}]\n",
+    )
+    bucket, checkout = Entity.objects.get(tag="uploads-bucket"), Entity.objects.get(tag="checkout")
+
+    def value(entity, expression):
+        result = rule_test(entity=entity, expression=expression, collect=False)
+        assert result.syntax_error is None and result.state in ("pass", "fail"), result.message
+        return result.value
+
+    out = 'dependencies.out().any((dependency) => dependency.type == "AWS::S3::Bucket")'
+    assert (value(skill, out), value(checkout, out)) == (True, False)
+    assert (value(bucket, "dependencies.in().length > 0"), value(skill, "dependencies.in().length > 0")) == (
+        True,
+        False,
+    )
+    destinations = 'entity.destinations(relationshipType = "ai-skill-service").length > 0'
+    assert (value(skill, destinations), value(checkout, destinations)) == (True, False)
+    sources = 'entity.sources(relationshipType = "ai-skill-service").length > 0'
+    assert (value(checkout, sources), value(skill, sources)) == (True, False)
+    assert value(checkout, 'entity.sources(relationshipType = "other").length > 0') is False

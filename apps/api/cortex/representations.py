@@ -270,3 +270,70 @@ def custom_metric_of(metric) -> dict:
         "createdAt": iso(metric.created_at),
         "updatedAt": iso(metric.updated_at),
     }
+
+
+# --- dependencies and relationships ----------------------------------------------------------------------
+
+
+def dependency_of(row) -> dict:
+    """`caller` and `callee` loaded (select_related); `calleeType` is null for a callee not in the catalog."""
+    return {
+        "callerTag": row.caller.tag,
+        "callerType": row.caller.type,
+        "calleeTag": row.callee_tag,
+        "calleeType": row.callee.type if row.callee is not None else None,
+        "method": row.method or None,
+        "path": row.path or None,
+        "description": row.description or None,
+        "metadata": row.metadata or {},
+        # Where it was defined: the caller's descriptor ("YAML", as custom data says) or the API.
+        "source": "API" if row.source == "api" else "YAML",
+    }
+
+
+def relationship_type_of(rtype) -> dict:
+    return {
+        "tag": rtype.tag,
+        "name": rtype.name,
+        "description": rtype.description or None,
+        "definitionLocation": rtype.definition_location,
+        "allowCycles": rtype.allow_cycles,
+        "createCatalog": rtype.create_catalog,
+        "isSingleSource": rtype.is_single_source,
+        "isSingleDestination": rtype.is_single_destination,
+        "sourcesFilter": rtype.sources_filter or {"include": False, "types": []},
+        "destinationsFilter": rtype.destinations_filter or {"include": False, "types": []},
+        "inheritances": rtype.inheritances or [],
+        "isCortexManaged": False,
+        "sourceLabelSingular": rtype.source_label_singular or None,
+        "sourceLabelPlural": rtype.source_label_plural or None,
+        "destinationLabelSingular": rtype.destination_label_singular or None,
+        "destinationLabelPlural": rtype.destination_label_plural or None,
+    }
+
+
+def relation_end_of(tag: str, entity: Entity | None) -> dict:
+    """One end of a link: the entity, or just its tag while it is not in the catalog."""
+    return {
+        "id": entity.public_id if entity is not None else None,
+        "tag": tag,
+        "name": entity.name if entity is not None else None,
+        "type": entity.type if entity is not None else None,
+        "description": (entity.description or None) if entity is not None else None,
+    }
+
+
+def relationship_of(link) -> dict:
+    """`type`, `source_entity` and `destination_entity` loaded. The ends come twice: as `source` and
+    `destination` (what the CLI's table shows) and as `sourceEntity` and `destinationEntity` (what its
+    backup import reads)."""
+    source = relation_end_of(link.source_tag, link.source_entity)
+    destination = relation_end_of(link.destination_tag, link.destination_entity)
+    return {
+        "relationshipTypeTag": link.type.tag,
+        "source": source,
+        "destination": destination,
+        "sourceEntity": source,
+        "destinationEntity": destination,
+        "providerType": "API" if link.origin == "api" else "YAML",
+    }

@@ -169,3 +169,180 @@ class CustomMetricInput(serializers.Serializer):
         if "isDraft" in data:
             out["is_draft"] = data["isDraft"]
         return out
+
+
+# --- dependencies and relationships ----------------------------------------------------------------------
+
+
+class StrictCharField(serializers.CharField):
+    """A string and nothing else: DRF's CharField would take 5 or 1.5 for "5" and "1.5". NUL characters
+    are refused (DRF's own validator), since PostgreSQL cannot store them."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class MetadataField(serializers.JSONField):
+    """A dependency's metadata: a JSON object without NUL characters, at most METADATA_MAX_BYTES."""
+
+    def to_internal_value(self, data):
+        from apps.catalog.descriptors import metadata_problem
+
+        value = super().to_internal_value(data)
+        problem = metadata_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return value
+
+
+class DependencyInput(serializers.Serializer):
+    """The body of `POST`/`PUT /catalog/{caller}/dependencies/{callee}`: `{description, metadata}`."""
+
+    description = StrictCharField(max_length=4000, required=False, allow_blank=True, allow_null=True)
+    metadata = MetadataField(required=False, allow_null=True)
+
+
+class DependencyItemInput(DependencyInput):
+    tag = StrictCharField(max_length=255)
+    method = StrictCharField(max_length=16, required=False, allow_blank=True, allow_null=True)
+    path = StrictCharField(max_length=512, required=False, allow_blank=True, allow_null=True)
+
+    def validate(self, attrs):
+        from apps.api.cortex.views.lookups import endpoint_of
+
+        attrs["method"], attrs["path"] = endpoint_of(attrs.get("method"), attrs.get("path"))
+        attrs["description"] = attrs.get("description") or ""
+        attrs["metadata"] = attrs.get("metadata") or {}
+        return attrs
+
+
+class DependencyBulkInput(serializers.Serializer):
+    """`{"values": {"<caller tag>": [{"tag", "method"?, "path"?, "description"?, "metadata"?}, ...]}}`."""
+
+    values = serializers.DictField(
+        child=serializers.ListField(child=DependencyItemInput(), allow_empty=False, max_length=1000),
+        allow_empty=False,
+    )
+
+
+def _filter_field():
+    return serializers.DictField(required=False, allow_null=True)
+
+
+class RelationshipTypeInput(serializers.Serializer):
+    """A relationship type as Cortex's API takes it (create and update)."""
+
+    tag = StrictCharField(max_length=255, required=False)
+    name = StrictCharField(max_length=255)
+    description = StrictCharField(max_length=4000, required=False, allow_blank=True, allow_null=True)
+    definitionLocation = serializers.ChoiceField(choices=["SOURCE", "DESTINATION", "BOTH"])  # noqa: N815
+    allowCycles = serializers.BooleanField(required=False, default=False)  # noqa: N815
+    createCatalog = serializers.BooleanField(required=False, default=False)  # noqa: N815
+    isSingleSource = serializers.BooleanField(required=False, default=False)  # noqa: N815
+    isSingleDestination = serializers.BooleanField(required=False, default=False)  # noqa: N815
+    sourcesFilter = _filter_field()  # noqa: N815
+    destinationsFilter = _filter_field()  # noqa: N815
+    inheritances = serializers.ListField(child=serializers.DictField(), required=False, allow_null=True)
+    sourceLabelSingular = StrictCharField(max_length=255, required=False, allow_blank=True, allow_null=True)  # noqa: N815
+    sourceLabelPlural = StrictCharField(max_length=255, required=False, allow_blank=True, allow_null=True)  # noqa: N815
+    destinationLabelSingular = StrictCharField(  # noqa: N815
+        max_length=255, required=False, allow_blank=True, allow_null=True
+    )
+    destinationLabelPlural = StrictCharField(  # noqa: N815
+        max_length=255, required=False, allow_blank=True, allow_null=True
+    )
+
+    def validate_tag(self, value: str) -> str:
+        from apps.catalog.models import tag_validator
+
+        try:
+            tag_validator(value)
+        except Exception as exc:
+            raise serializers.ValidationError(tag_validator.message) from exc
+        return value
+
+    def _filter(self, value, name):
+        if not value:
+            return {}
+        include = value.get("include", True)
+        types = value.get("types", [])
+        if not isinstance(include, bool):
+            raise serializers.ValidationError({name: "include must be true or false"})
+        if not isinstance(types, list) or not all(isinstance(t, str) and 0 < len(t) <= 255 for t in types):
+            raise serializers.ValidationError({name: "types must be a list of entity type names"})
+        if any("\x00" in t for t in types):
+            raise serializers.ValidationError({name: "types must not hold NUL characters"})
+        return {"include": include, "types": types}
+
+    def validate(self, attrs):
+        from apps.catalog.descriptors import nul_path
+
+        inheritances = attrs.get("inheritances") or []
+        for index, item in enumerate(inheritances):
+            if item.get("inheritanceType") not in ("APPEND", "FALLBACK", "NONE"):
+                raise serializers.ValidationError(
+                    {f"inheritances[{index}].inheritanceType": "must be APPEND, FALLBACK or NONE"}
+                )
+            if not isinstance(item.get("parameterTag"), str):
+                raise serializers.ValidationError({f"inheritances[{index}].parameterTag": "must be a string"})
+        where = nul_path(inheritances)
+        if where is not None:
+            raise serializers.ValidationError({f"inheritances{where}": "must not hold NUL characters"})
+        return {
+            "tag": attrs.get("tag"),
+            "fields": {
+                "name": attrs["name"],
+                "description": attrs.get("description") or "",
+                "definition_location": attrs["definitionLocation"],
+                "allow_cycles": attrs["allowCycles"],
+                "create_catalog": attrs["createCatalog"],
+                "is_single_source": attrs["isSingleSource"],
+                "is_single_destination": attrs["isSingleDestination"],
+                "sources_filter": self._filter(attrs.get("sourcesFilter"), "sourcesFilter"),
+                "destinations_filter": self._filter(attrs.get("destinationsFilter"), "destinationsFilter"),
+                "inheritances": inheritances,
+                "source_label_singular": attrs.get("sourceLabelSingular") or "",
+                "source_label_plural": attrs.get("sourceLabelPlural") or "",
+                "destination_label_singular": attrs.get("destinationLabelSingular") or "",
+                "destination_label_plural": attrs.get("destinationLabelPlural") or "",
+            },
+        }
+
+
+class DestinationsInput(serializers.Serializer):
+    """`{"destinations": ["tag or id", ...]}` (plain tags, or `{"tag": ...}` objects)."""
+
+    destinations = serializers.ListField(max_length=1000)
+
+    def validate_destinations(self, value):
+        return tags_of(value, "destinations")
+
+
+class SourcesInput(serializers.Serializer):
+    sources = serializers.ListField(max_length=1000)
+
+    def validate_sources(self, value):
+        return tags_of(value, "sources")
+
+
+def tags_of(items: list, name: str) -> list[str]:
+    out = []
+    for index, item in enumerate(items):
+        tag = item.get("tag") if isinstance(item, dict) else item
+        if not isinstance(tag, str) or not tag or len(tag) > 255 or "\x00" in tag:
+            raise serializers.ValidationError(f"[{index}] must be an entity tag (a string of 1 to 255 characters)")
+        out.append(tag)
+    return out
+
+
+class RelationshipPairInput(serializers.Serializer):
+    source = StrictCharField(max_length=255)
+    destination = StrictCharField(max_length=255)
+
+
+class RelationshipsBulkInput(serializers.Serializer):
+    """`{"relationships": [{"source": tag, "destination": tag}, ...]}`."""
+
+    relationships = serializers.ListField(child=RelationshipPairInput(), max_length=10000)

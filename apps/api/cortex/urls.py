@@ -1,6 +1,7 @@
 from django.urls import path
 
 from apps.api.cortex import views
+from apps.api.cortex.views import relations
 
 # Fixed segments ("descriptor") come before the <tag> patterns they would otherwise match.
 urlpatterns = [
@@ -43,6 +44,7 @@ urlpatterns = [
     path("catalog/custom-data", views.CustomDataBulkView.as_view(), name="cortex-custom-data-bulk"),
     path("catalog/deploys", views.DeploysByFilterView.as_view(), name="cortex-deploys-by-filter"),
     path("catalog/deploys/all", views.DeploysAllView.as_view(), name="cortex-deploys-all"),
+    path("catalog/dependencies", relations.DependencyBulkView.as_view(), name="cortex-dependencies-bulk"),
     path("catalog/<str:tag_or_id>", views.CatalogEntityView.as_view(), name="cortex-entity"),
     path("catalog/<str:tag_or_id>/scorecards", views.EntityScorecardScoresView.as_view(), name="cortex-entity-scores"),
     path("catalog/<str:tag_or_id>/openapi", views.EntityDescriptorView.as_view(), name="cortex-entity-descriptor"),
@@ -74,4 +76,25 @@ urlpatterns = [
         views.CustomMetricPointsBulkView.as_view(),
         name="cortex-custom-metric-points-bulk",
     ),
+    path("catalog/<str:tag_or_id>/dependencies", relations.DependencyListView.as_view(), name="cortex-dependencies"),
+    path(
+        "catalog/<str:tag_or_id>/dependencies/<str:callee>",
+        relations.DependencyView.as_view(),
+        name="cortex-dependency",
+    ),
+    path(
+        "catalog/<str:tag_or_id>/relationships/<str:type_tag>/destinations",
+        relations.EntityRelationshipsView.as_view(),
+        name="cortex-entity-destinations",
+    ),
+    path(
+        "catalog/<str:tag_or_id>/relationships/<str:type_tag>/sources",
+        relations.EntitySourcesView.as_view(),
+        name="cortex-entity-sources",
+    ),
+    path("relationship-types", relations.RelationshipTypeListView.as_view(), name="cortex-relationship-types"),
+    path(
+        "relationship-types/<str:type_tag>", relations.RelationshipTypeView.as_view(), name="cortex-relationship-type"
+    ),
+    path("relationships/<str:type_tag>", relations.RelationshipListView.as_view(), name="cortex-relationships"),
 ]

@@ -131,6 +131,22 @@ OPERATIONS = [
     ("get", "/api/v1/eng-intel/custom-metrics/ai-spend", None, "application/yaml"),
     ("delete", f"/api/v1/eng-intel/custom-metrics/ai-spend/entity/{GOOD}", "{}", "application/json"),
     ("post", f"/api/v1/eng-intel/custom-metrics/ai-spend/entity/{GOOD}/bulk", SERIES, "application/json"),
+    ("get", f"/api/v1/catalog/{GOOD}/dependencies?includeIncoming=True", None, "application/yaml"),
+    ("delete", f"/api/v1/catalog/{GOOD}/dependencies", "{}", "application/json"),
+    ("post", f"/api/v1/catalog/{GOOD}/dependencies/bad-svc", '{"description": ""}', "application/json"),
+    ("get", f"/api/v1/catalog/{GOOD}/dependencies/bad-svc", None, "application/yaml"),
+    ("put", "/api/v1/catalog/dependencies", f'{{"values": {{"{GOOD}": [{{"tag": "bad-svc"}}]}}}}', "application/json"),
+    ("get", "/api/v1/relationship-types?page=0&pageSize=250", None, "application/yaml"),
+    (
+        "post",
+        "/api/v1/relationship-types",
+        '{"tag": "t", "name": "T", "definitionLocation": "SOURCE"}',
+        "application/json",
+    ),
+    ("get", "/api/v1/relationship-types/t", None, "application/yaml"),
+    ("get", "/api/v1/relationships/t?page=0&pageSize=250", None, "application/yaml"),
+    ("get", f"/api/v1/catalog/{GOOD}/relationships/t/destinations?depth=1", None, "application/yaml"),
+    ("post", f"/api/v1/catalog/{GOOD}/relationships/t/sources", '{"sources": ["bad-svc"]}', "application/json"),
 ]
 
 
@@ -142,11 +158,14 @@ def _call(client, method, path, body, content_type):
 
 def _state():
     from apps.activity.models import CustomEvent, CustomMetric, CustomMetricPoint, Deploy
-    from apps.catalog.models import CustomData, Entity
+    from apps.catalog.models import CustomData, Entity, EntityDependency, EntityRelationship, RelationshipType
     from apps.evaluations.models import EvaluationRun
     from apps.exemptions.models import Exemption
 
     return (
+        EntityDependency.objects.count(),
+        RelationshipType.objects.count(),
+        EntityRelationship.objects.count(),
         Scorecard.objects.count(),
         Entity.objects.count(),
         CustomData.objects.count(),
@@ -361,7 +380,7 @@ class TestSchema:
         schema = response.json()
         v1 = {p: ops for p, ops in schema["paths"].items() if p.startswith("/api/v1/")}
         assert set(v1) == _v1_paths()
-        assert len(v1) == 32
+        assert len(v1) == 40
         for path, ops in v1.items():
             operations = [op for op in ops.values() if isinstance(op, dict) and "operationId" in op]
             assert operations, path

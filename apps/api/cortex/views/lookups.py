@@ -68,3 +68,23 @@ def scorecard_body(scorecard: Scorecard) -> dict:
 
 
 YAML_BODY = {"application/yaml": {"type": "string"}}
+
+
+def endpoint_of(method: str | None, path: str | None) -> tuple[str, str]:
+    """A dependency's endpoint from query parameters or a body: ("", "") for the whole entity, or an HTTP
+    method (any case) with a path; one without the other is a 400 naming the missing one."""
+    from apps.catalog.models import DEPENDENCY_PATH_MAX, HTTP_METHODS
+
+    method = (method or "").strip().upper()
+    path = path or ""
+    if method and method not in HTTP_METHODS:
+        raise exceptions.ValidationError({"method": f"must be one of {', '.join(HTTP_METHODS)}, not {method!r}"})
+    if len(path) > DEPENDENCY_PATH_MAX:
+        raise exceptions.ValidationError({"path": f"must be at most {DEPENDENCY_PATH_MAX} characters"})
+    if "\x00" in path:
+        raise exceptions.ValidationError({"path": "must not hold NUL characters"})
+    if method and not path:
+        raise exceptions.ValidationError({"path": "is required when a method is given"})
+    if path and not method:
+        raise exceptions.ValidationError({"method": "is required when a path is given"})
+    return method, path
