@@ -36,6 +36,31 @@ _DATA_LOADERS: list = [
 ]
 
 
+def _team_owner(tag: str, description: str, team_name: str | None, block) -> dict:
+    """A team owner as Cortex's rules see one: its tag and name, its members and its identity-provider
+    groups, from the team entity's `x-cortex-team` (empty while that team is not in the catalog)."""
+    block = block if isinstance(block, dict) else {}
+    members = [
+        {"name": m.get("name"), "email": m.get("email"), "description": m.get("description")}
+        for m in block.get("members") or ()
+        if isinstance(m, dict)
+    ]
+    groups = [
+        {"groupIdentifier": g.get("name"), "source": str(g.get("provider") or "").upper() or None}
+        for g in block.get("groups") or ()
+        if isinstance(g, dict)
+    ]
+    return {
+        "type": "group",
+        "name": tag,
+        "tag": tag,
+        "teamName": team_name,
+        "description": description or None,
+        "members": members,
+        "identityProviderGroups": groups,
+    }
+
+
 def _repository(git_url: str, git: dict | None) -> str:
     """The entity's repository for `git != null`: its clone URL, else the provider's `org/repo` it declares."""
     if git_url:
@@ -52,11 +77,15 @@ def entity_facts_bulk(
     """Everything the rule language reads about these entities, in six queries whatever their number,
     plus one per kind of catalog data (`("catalog", "deploys")` ...) that `required` names."""
     owners: dict[int, list[dict]] = defaultdict(list)
-    for entity_id, kind, name, email in EntityOwner.objects.filter(entity_id__in=entity_ids).values_list(
-        "entity_id", "kind", "name", "email"
+    for entity_id, kind, name, email, description, team_name, team_block in EntityOwner.objects.filter(
+        entity_id__in=entity_ids
+    ).values_list(
+        "entity_id", "kind", "name", "email", "description", "team__name", "team__descriptor__info__x-cortex-team"
     ):
         owners[entity_id].append(
-            {"type": "group", "name": name} if kind == "group" else {"type": "email", "email": email}
+            _team_owner(name, description, team_name, team_block)
+            if kind == "group"
+            else {"type": "email", "email": email, "description": description or None}
         )
     links: dict[int, list[dict]] = defaultdict(list)
     for entity_id, name, link_type, url in EntityLink.objects.filter(entity_id__in=entity_ids).values_list(

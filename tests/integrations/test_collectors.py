@@ -650,3 +650,50 @@ def test_sonarqube_project_says_whether_the_entity_has_one(http_service, setting
 
     assert found == {"project": ({"key": "payments-api", "name": "Payments API"}, "")}
     assert missing == {"project": (None, "")}
+
+
+def test_git_code_search_finds_matching_lines_of_the_head_commit(tmp_path, make_entity):
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            "app/settings.py": "DEBUG = False\nAPI_TOKEN = 'x'\n",
+            "app/main.go": "package main // token here\n",
+            "docs/notes.md": "no secrets\n",
+            "logo.png": b"\x89PNG\x00token\x00",
+        },
+    )
+    entity = make_entity("searchable", git_url=str(repo))
+    keys = ["codeSearch:token|secret", "codeSearch:token\x1ffileExtension=py", "codeSearch:log4j|struts2"]
+
+    facts = GitCollector().collect(entity, keys)
+
+    assert facts["codeSearch:token|secret"] == (
+        [
+            {"path": "app/main.go", "line": 1, "text": "package main // token here"},
+            {"path": "docs/notes.md", "line": 1, "text": "no secrets"},
+        ],
+        "",
+    )  # binary files are skipped; matching is case-sensitive, as git grep's
+    assert facts["codeSearch:token\x1ffileExtension=py"] == ([], "")
+    assert facts["codeSearch:log4j|struts2"] == ([], "")
+
+
+def test_git_code_search_reports_a_bad_regex(tmp_path, make_entity):
+    entity = make_entity("searchable", git_url=str(make_repo(tmp_path / "repo", {"a.txt": "a\n"})))
+
+    value, error = GitCollector().collect(entity, ["codeSearch:(unclosed"])["codeSearch:(unclosed"]
+
+    assert value is None and error.startswith("code search failed: fatal:")
+
+
+def test_git_last_commit(tmp_path, make_entity):
+    repo = make_repo(tmp_path / "repo", {"README.md": "# x\n"})
+    commit_files(repo, {"CHANGELOG.md": "1.0\n"}, "release 1.0")
+    entity = make_entity("committed", git_url=str(repo))
+
+    value, error = GitCollector().collect(entity, ["lastCommit"])["lastCommit"]
+
+    assert error == ""
+    assert value["message"] == "release 1.0"
+    assert len(value["sha"]) == 40 and value["sha"] == git(repo, "rev-parse", "HEAD").strip()
+    assert value["date"][:4].isdigit() and "T" in value["date"]

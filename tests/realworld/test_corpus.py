@@ -262,3 +262,67 @@ def test_the_corpus_dependency_and_relationship_rules_read_the_catalog():
     sources = 'entity.sources(relationshipType = "ai-skill-service").length > 0'
     assert (value(checkout, sources), value(skill, sources)) == (True, False)
     assert value(checkout, 'entity.sources(relationshipType = "other").length > 0') is False
+
+
+@pytest.mark.django_db
+def test_every_descriptor_applies_through_the_v1_api(key_for):
+    """`POST /api/v1/scorecards/descriptor`, as `cortex scorecards create -f FILE` sends it: dry run, then apply."""
+    from rest_framework.test import APIClient
+
+    from apps.accounts.roles import EDITOR
+    from apps.scorecards.models import Scorecard
+
+    require_corpus()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key_for(EDITOR, 'corpus-editor').key}")
+    tags = set()
+    for path in FILES:
+        text = path.read_text()
+        dry = client.post("/api/v1/scorecards/descriptor?dryRun=true", data=text, content_type="application/yaml")
+        assert dry.status_code == 200, (relative(path), dry.content[:500])
+        applied = client.post("/api/v1/scorecards/descriptor", data=text, content_type="application/yaml")
+        assert applied.status_code == 200, (relative(path), applied.content[:500])
+        tags.add(applied.json()["scorecard"]["tag"])
+    assert Scorecard.objects.filter(tag__in=tags).count() == len(tags) == 45
+
+
+@pytest.mark.django_db
+def test_the_corpus_team_rules_read_the_owning_teams_members_and_identity_provider_groups():
+    from apps.catalog.models import Entity
+    from apps.catalog.services import entity_apply_descriptor
+    from apps.evaluations.tester import rule_test
+
+    require_corpus()
+    entity_apply_descriptor(
+        text="""\
+openapi: 3.0.1
+info:
+  title: UI Team
+  x-cortex-tag: ui-team
+  x-cortex-type: team
+  x-cortex-team:
+    groups:
+      - {name: ENG-UI-TEAM, provider: WORKDAY}
+      - {name: Learn Cortex - Okta Team, provider: OKTA}
+    members:
+      - {name: Sophia Jenkins, email: sophia@example.com}
+""",
+        source="corpus-test",
+    )
+    for tag, owner in (("web-app", "ui-team"), ("orphan-app", "nobody-team")):
+        entity_apply_descriptor(
+            text=(
+                f"openapi: 3.0.1\ninfo:\n  title: {tag}\n  x-cortex-tag: {tag}\n"
+                f"  x-cortex-owners:\n    - {{type: group, name: {owner}}}\n"
+            ),
+            source="corpus-test",
+        )
+    okta = next(e for e in expressions() if "Learn Cortex - Okta Team" in e and e.startswith("ownership.teams()"))
+    workday = next(e for e in expressions() if "ENG-UI-TEAM" in e)
+
+    def state(tag, expression):
+        return rule_test(entity=Entity.objects.get(tag=tag), expression=expression, collect=False).state
+
+    assert (state("web-app", okta), state("orphan-app", okta)) == ("pass", "fail")
+    assert (state("web-app", workday), state("orphan-app", workday)) == ("pass", "fail")
+    assert state("web-app", 'ownership.teams().map(t => t.tag) == ["ui-team"]') == "pass"

@@ -323,7 +323,7 @@ def test_comparisons(ctx, source, expected):
         ('entity.groups() = ["tier-1", "python"]', True),
         ('entity.groups() = ["python", "tier-1"]', False),
         ('custom("ports") = [80, 443]', True),
-        ('ownership.teams() = ["payments-team", "platform"]', True),
+        ('ownership.teams().map(t => t.name) = ["payments-team", "platform"]', True),
         ('custom("empty_list") = []', True),
     ],
 )
@@ -855,9 +855,10 @@ def test_only_rule_errors_escape_evaluation(ctx):
         ('jq(links("runbook"), ".[0].url")', "https://wiki.example.com/payments"),
         ("ownership.allOwners().length", 3),
         ("ownership.allOwners().length > 0", True),
-        ("ownership.teams()", ["payments-team", "platform"]),
+        ("ownership.teams().map(team => team.name)", ["payments-team", "platform"]),
+        ("ownership.teams().first().description", "Owns the payment flow"),
         ("ownership.emails()", ["ana@example.com"]),
-        ('ownership.teams().contains("platform")', True),
+        ('ownership.teams().any(team => team.name == "platform")', True),
         ('ownership.emails().contains("bob@example.com")', False),
         ("oncall", {"provider": "pagerduty", "id": "P123", "type": "SCHEDULE"}),
         ("oncall != null", True),
@@ -1566,7 +1567,7 @@ def test_syntax_error_attributes():
         'sonarqube.metric("coverage") >= 80',
         'entity.name().startsWith("Payments") and entity.description().endsWith(".")',
         'not entity.hasGroup("deprecated")',
-        'ownership.teams().contains("payments-team") or ownership.emails().length > 0',
+        'ownership.teams().any(t => t.name == "payments-team") or ownership.emails().length > 0',
     ],
 )
 def test_realistic_rules_pass(ctx, source):

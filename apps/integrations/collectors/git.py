@@ -190,10 +190,64 @@ def _under(basepath: str, path: str) -> str:
     return posixpath.join(basepath, clean)
 
 
-def _fact(commit: Commit, branch: str | None, key: str, basepath: str = "") -> FactResult:
+MAX_SEARCH_RESULTS = 100
+
+
+def _last_commit(commit: Commit) -> dict:
+    """`git.lastCommit()`: the default branch's head, with its date as ISO-8601 (`.fromNow()` reads it)."""
+    return {
+        "sha": commit.hexsha,
+        "message": commit.message.strip() if isinstance(commit.message, str) else "",
+        "date": commit.committed_datetime.isoformat(),
+        "author": {"name": commit.author.name, "email": commit.author.email},
+    }
+
+
+def _code_search(repo: Repo, commit: Commit, argument: str, basepath: str) -> FactResult:
+    """`git.codeSearch(query = "regex")`: lines of the head commit matching the (POSIX extended) regex,
+    at most MAX_SEARCH_RESULTS of them, as {path, line, text}. `fileExtension=` and `path=` narrow it."""
+    query, *extras = argument.split("\x1f")
+    options = dict(extra.split("=", 1) for extra in extras if "=" in extra)
+    folder = _under(basepath, options.get("path", "")) if options.get("path") else basepath
+    if options.get("path") and not folder:
+        return [], ""
+    pathspec = posixpath.join(folder, "**") if folder else "."
+    if options.get("fileExtension"):
+        pathspec = posixpath.join(folder or "", f"**/*.{options['fileExtension'].lstrip('.')}")
+    try:
+        output = repo.git.grep(
+            "-I",
+            "-n",
+            "-E",
+            "--full-name",
+            "-e",
+            query,
+            commit.hexsha,
+            "--",
+            f":(glob){pathspec}",
+            kill_after_timeout=_git_timeout(),
+        )
+    except GitCommandError as exc:
+        if exc.status == 1:
+            return [], ""  # git grep's "no match"
+        messages = _GIT_MESSAGE.findall(str(exc.stderr))
+        return None, f"code search failed: {messages[0] if messages else f'git exited with status {exc.status}'}"
+    matches = []
+    for line in output.splitlines()[:MAX_SEARCH_RESULTS]:
+        # <commit>:<path>:<line>:<text>
+        _, path, number, text = (line.split(":", 3) + ["", "", ""])[:4]
+        matches.append({"path": path, "line": int(number) if number.isdigit() else None, "text": text[:500]})
+    return matches, ""
+
+
+def _fact(commit: Commit, branch: str | None, key: str, basepath: str = "", repo: Repo | None = None) -> FactResult:
     function, _, argument = key.partition(":")
     if key == "defaultBranch":
         return (branch, "") if branch else (None, "HEAD is detached, so there is no default branch")
+    if key == "lastCommit":
+        return _last_commit(commit), ""
+    if function == "codeSearch" and argument and repo is not None:
+        return _code_search(repo, commit, argument, basepath)
     if function == "fileExists" and argument:
         return _lookup(commit, _under(basepath, argument)) is not None, ""
     if function == "fileContents" and argument:
@@ -209,7 +263,7 @@ def read_facts(repo: Repo, keys: list[str], *, basepath: str = "") -> dict[str, 
     except ValueError:
         return failed(keys, "the repository has no commits")
     branch = None if repo.head.is_detached else repo.head.reference.name
-    return {key: _fact(commit, branch, key, basepath) for key in keys}
+    return {key: _fact(commit, branch, key, basepath, repo) for key in keys}
 
 
 class GitCollector:

@@ -177,7 +177,8 @@ class _Functions:
 
     def _owners_teams(self, meta, args, where):
         self._arity("ownership.teams", args, (0,), where)
-        return self._node(lambda ctx: [o["name"] for o in ctx.owners if o.get("type") == "group"], meta)
+        # Team objects, as Cortex's: `.tag`, `.name`, `.members`, `.identityProviderGroups`.
+        return self._node(lambda ctx: [o for o in ctx.owners if o.get("type") == "group"], meta)
 
     def _owners_emails(self, meta, args, where):
         self._arity("ownership.emails", args, (0,), where)
