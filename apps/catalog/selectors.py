@@ -28,6 +28,7 @@ other end's tag (then method and path, or relationship type), so results are sta
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from typing import cast
 
 from apps.catalog.models import EntityDependency, EntityRelationship
 
@@ -81,7 +82,7 @@ def relations_bulk(entity_ids: Sequence[int], kinds: Collection[str]) -> dict[in
             .order_by("callee_id", "caller__tag", "method", "path", "id")
         )
         for row in rows:
-            result[row.callee_id]["dependencies_in"].append(_dependency_row(row.caller.tag, row.caller, row))
+            result[cast(int, row.callee_id)]["dependencies_in"].append(_dependency_row(row.caller.tag, row.caller, row))
     if "destinations" in kinds:
         links = (
             EntityRelationship.objects.filter(source_entity_id__in=ids)
@@ -90,7 +91,7 @@ def relations_bulk(entity_ids: Sequence[int], kinds: Collection[str]) -> dict[in
             .order_by("source_entity_id", "destination_tag", "type__tag")
         )
         for link in links:
-            result[link.source_entity_id]["destinations"].append(
+            result[cast(int, link.source_entity_id)]["destinations"].append(
                 _relation_row(link.destination_tag, link.destination_entity, link)
             )
     if "sources" in kinds:
@@ -101,7 +102,7 @@ def relations_bulk(entity_ids: Sequence[int], kinds: Collection[str]) -> dict[in
             .order_by("destination_entity_id", "source_tag", "type__tag")
         )
         for link in links:
-            result[link.destination_entity_id]["sources"].append(
+            result[cast(int, link.destination_entity_id)]["sources"].append(
                 _relation_row(link.source_tag, link.source_entity, link)
             )
     return result

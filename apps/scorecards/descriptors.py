@@ -109,9 +109,16 @@ def _check_expression(check: Checker, node: dict, key: str, path: str, *, requir
     text = text.strip() if text else ""
     if text:
         try:
-            compile_expression(text)
+            compiled = compile_expression(text)
         except RuleSyntaxError as exc:
             _expression_problem(check, node, key, f"{path}.{key}" if path else key, exc)
+        else:
+            if compiled.placeholder:
+                check.warn(
+                    "the expression is only a comment: every entity is not_configured until the check is written",
+                    f"{path}.{key}" if path else key,
+                    line_of(node, key),
+                )
     return text
 
 

@@ -326,3 +326,13 @@ info:
     assert (state("web-app", okta), state("orphan-app", okta)) == ("pass", "fail")
     assert (state("web-app", workday), state("orphan-app", workday)) == ("pass", "fail")
     assert state("web-app", 'ownership.teams().map(t => t.tag) == ["ui-team"]') == "pass"
+
+
+@pytest.mark.django_db
+def test_a_rule_that_is_only_a_comment_applies_with_a_warning():
+    require_corpus()
+    path = next(p for p in FILES if p.name == "incident-preparedness.yaml")
+    result = scorecard_apply_descriptor(text=path.read_text(), source=relative(path), dry_run=True)
+    warnings = [str(w) for w in result.warnings if "only a comment" in str(w)]
+    assert len(warnings) == 4, [str(w) for w in result.warnings]
+    assert all("every entity is not_configured until the check is written" in w for w in warnings)

@@ -338,7 +338,7 @@ def tags_of(items: list, name: str) -> list[str]:
 
 
 class RelationshipPairInput(serializers.Serializer):
-    source = StrictCharField(max_length=255)
+    source = StrictCharField(max_length=255)  # type: ignore[assignment]  # a field named as Cortex's, not Field.source
     destination = StrictCharField(max_length=255)
 
 

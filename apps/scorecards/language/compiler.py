@@ -154,20 +154,20 @@ class _Compiler(_Functions, Transformer):
         token, slots = params
         bf = self._value(body).fn
         if len(slots) == 1:
-            (slot,) = slots
+            (only,) = slots
 
-            def call(ctx, element):
+            def call_one(ctx, element):
+                ctx.bindings[only] = element
+                return bf(ctx)
+
+            return _Lambda(call_one, 1, token.line, token.column)
+
+        def call(ctx, *elements):
+            if len(elements) != len(slots):
+                raise RuleRuntimeError(f"this function takes {len(slots)} arguments, got {len(elements)}")
+            for slot, element in zip(slots, elements, strict=True):
                 ctx.bindings[slot] = element
-                return bf(ctx)
-
-        else:
-
-            def call(ctx, *elements):
-                if len(elements) != len(slots):
-                    raise RuleRuntimeError(f"this function takes {len(slots)} arguments, got {len(elements)}")
-                for slot, element in zip(slots, elements, strict=True):
-                    ctx.bindings[slot] = element
-                return bf(ctx)
+            return bf(ctx)
 
         return _Lambda(call, len(slots), token.line, token.column)
 

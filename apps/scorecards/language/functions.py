@@ -281,6 +281,12 @@ _NAMESPACE_FUNCTIONS: dict[str, dict[str, Callable]] = {
 }
 
 
+def takes_named_arguments(build: Callable) -> Callable:
+    """Mark a builder that reads named arguments itself (`bind`); the compiler refuses them for the rest."""
+    setattr(build, "named", True)  # noqa: B010 (an attribute on a function)
+    return build
+
+
 # -- Cortex's named-argument functions, catalog data, namespaces as values, CQL v1 names ---------------
 def bind(name: str, args: list, params: tuple[str, ...], where, *, required: tuple[str, ...] = ()) -> dict:
     """Positional and named arguments matched to `params`; unknown, repeated or missing ones are refused."""
@@ -368,8 +374,7 @@ def _timeline(kind: str, label: str, filters: dict[str, str]):
 
         return compiler._node(_guard(fn, meta.column), meta)
 
-    build.named = True
-    return build
+    return takes_named_arguments(build)
 
 
 def _custom_metrics(compiler, meta, args, where):
@@ -404,8 +409,7 @@ def _relations(kind: str, label: str, params: tuple[str, ...]):
 
         return compiler._node(_guard(fn, meta.column), meta)
 
-    build.named = True
-    return build
+    return takes_named_arguments(build)
 
 
 def _not_configured(integration: str, detail: str = ""):
@@ -419,8 +423,7 @@ def _not_configured(integration: str, detail: str = ""):
         node.opaque = True
         return node
 
-    build.named = True
-    return build
+    return takes_named_arguments(build)
 
 
 def _captures(compiler, meta, args, where):
@@ -460,7 +463,7 @@ def _git_code_search(compiler, meta, args, where):
     return compiler._node(_guard(_fact("git", key, f'codeSearch(query="{query}")'), meta.column), meta)
 
 
-_git_code_search.named = True
+takes_named_arguments(_git_code_search)
 
 
 def _sonarqube_other(name: str):
@@ -481,8 +484,7 @@ def _oncall_provider(name: str):
 
         return compiler._node(fn, meta)
 
-    build.named = True
-    return build
+    return takes_named_arguments(build)
 
 
 def _oncall_details(compiler, meta, args, where):

@@ -12,10 +12,11 @@ whole string to match); `anyMatch(regex)` is true when some element does (a link
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+
+import re2
 
 from . import values as V
 from .nodes import RuleSyntaxError, _Lambda, _Node
@@ -54,13 +55,34 @@ def _numbers(items: list | tuple, method: str) -> list:
     return numbers
 
 
-def _compile_regex(node: _Node, method: str) -> re.Pattern:
+def _regex_options() -> re2.Options:
+    options = re2.Options()
+    options.log_errors = False  # the error is the rule's, reported to its author; not a log line
+    options.max_mem = REGEX_MAX_MEMORY
+    return options
+
+
+# RE2's own default: a pattern whose compiled program needs more is refused when the rule is compiled.
+REGEX_MAX_MEMORY = 8 << 20
+_OPTIONS = _regex_options()
+
+
+def compile_regex(pattern: str):
+    """A user's regular expression, compiled by RE2: matching time is linear in the text, whatever the
+    pattern (`(a+)+$` cannot backtrack), and memory is bounded. Raises re2.error for what RE2 refuses,
+    which includes backreferences and lookarounds: they are what makes other engines backtrack."""
+    return re2.compile(pattern, options=_OPTIONS)
+
+
+def _compile_regex(node: _Node, method: str):
     if not node.is_literal or not isinstance(node.literal, str):
         raise RuleSyntaxError(f"{method}() needs a string literal, the regular expression", node.line, node.column)
     try:
-        return re.compile(node.literal)
-    except re.error as exc:
-        raise RuleSyntaxError(f"invalid regular expression: {exc}", node.line, node.column) from None
+        return compile_regex(node.literal)
+    except re2.error as exc:
+        reason = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        hint = " (lookarounds and backreferences are not supported)" if "perl operator" in reason or "escape" in reason else ""
+        raise RuleSyntaxError(f"invalid regular expression: {reason}{hint}", node.line, node.column) from None
 
 
 def _text_of(element: Any) -> str | None:
@@ -416,7 +438,7 @@ METHODS: dict[str, tuple[Callable, tuple[str, ...]]] = {
 REGEX_METHODS = ("matches", "matchesIn", "anyMatch", "allMatch", "noneMatch")
 
 
-def regex_method(method: str, pattern: re.Pattern) -> Callable[[Any, Any], Any]:
+def regex_method(method: str, pattern) -> Callable[[Any, Any], Any]:
     if method == "matches":
         return lambda ctx, target: V.regex_matches(target, pattern)
     if method == "matchesIn":

@@ -310,7 +310,7 @@ def member_of(item: Any, container: Any) -> Any:
     return contains(container, item)
 
 
-def regex_matches(value: Any, pattern: re.Pattern) -> Any:
+def regex_matches(value: Any, pattern) -> Any:
     """Java's String.matches semantics: the whole string must match."""
     if value is None:
         return None

@@ -459,7 +459,7 @@ class EntityRelationshipsView(CortexView):
 class EntitySourcesView(EntityRelationshipsView):
     side = "sources"
     # For the schema, which cannot guess a body for a plain APIView.
-    serializer_class = SourcesInput
+    serializer_class = SourcesInput  # type: ignore[assignment]
 
     @extend_schema(operation_id="listEntitySources", tags=RELATIONSHIPS)
     def get(self, request, tag_or_id: str, type_tag: str):
