@@ -1407,7 +1407,9 @@ def test_integration_compile_errors(source, line, column, fragment):
         ('"1.0.0".isStable(1)', 1, 9, "isStable() takes 0 arguments, got 1"),
         ('  custom("a",\n  "b")', 1, 3, "custom() takes 1 argument, got 2"),
         # literal arguments checked at compile time
-        ('"x".matches("[")', 1, 13, "invalid regular expression: unterminated character set"),
+        ('"x".matches("[")', 1, 13, "invalid regular expression: missing ]: ["),
+        ('"x".matches("(a)\\1")', 1, 13, "backreferences are not supported"),
+        ('"x".matches("(?=a)")', 1, 13, "lookarounds and backreferences are not supported"),
         ('"x".matches("(")', 1, 13, "invalid regular expression"),
         ('"x".matches("a{2,1}")', 1, 13, "invalid regular expression"),
         ('"x".matches(custom("regex"))', 1, 13, "matches() needs a string literal"),
@@ -1643,3 +1645,17 @@ def test_evaluation_does_not_mutate_the_facts(ctx):
     ):
         run(source, ctx)
     assert ctx == before
+
+
+def test_a_catastrophic_regex_cannot_backtrack(ctx):
+    """RE2 matches in time linear in the text: `(a+)+$` on 40 a's and a `!` answers at once (a
+    backtracking engine takes hours), in every regex method."""
+    ctx.custom["x"] = "a" * 40 + "!"
+    for source in (
+        'custom("x").matches("(a+)+$")',
+        'custom("x").matchesIn("^(a+)+$")',
+        '[custom("x")].anyMatch("(a|aa)+$")',
+    ):
+        assert run(source, ctx) is False
+    ctx.custom["x"] = "a" * 40
+    assert run('custom("x").matches("(a+)+$")', ctx) is True

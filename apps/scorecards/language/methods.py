@@ -81,7 +81,8 @@ def _compile_regex(node: _Node, method: str):
         return compile_regex(node.literal)
     except re2.error as exc:
         reason = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
-        hint = " (lookarounds and backreferences are not supported)" if "perl operator" in reason or "escape" in reason else ""
+        unsupported = "perl operator" in reason or any(f"sequence: \\{digit}" in reason for digit in "123456789")
+        hint = " (lookarounds and backreferences are not supported)" if unsupported else ""
         raise RuleSyntaxError(f"invalid regular expression: {reason}{hint}", node.line, node.column) from None
 
 
