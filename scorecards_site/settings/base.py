@@ -202,6 +202,9 @@ GIT_CACHE_DIR = Path(env_str("GIT_CACHE_DIR", str(DATA_DIR / "git-cache")))
 INTEGRATION_TIMEOUT_SECONDS = env_int("INTEGRATION_TIMEOUT_SECONDS", 20)
 # Cloning or fetching one remote repository may take this long before its git facts become errors.
 GIT_TIMEOUT_SECONDS = env_int("GIT_TIMEOUT_SECONDS", 300)
+# Bounds on one jq program of a rule (jq(value, "program")): past either, the rule is an error that says so.
+JQ_TIMEOUT_SECONDS = env_int("JQ_TIMEOUT_SECONDS", 2)
+JQ_MEMORY_MB = env_int("JQ_MEMORY_MB", 512)
 SONARQUBE_URL = env_str("SONARQUBE_URL", "")
 SONARQUBE_TOKEN = env_str("SONARQUBE_TOKEN", "")
 PROMETHEUS_URL = env_str("PROMETHEUS_URL", "")

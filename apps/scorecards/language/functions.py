@@ -18,7 +18,7 @@ from functools import lru_cache
 
 import jq
 
-from . import integrations
+from . import integrations, jq_sandbox
 from . import values as V
 from .nodes import RuleSyntaxError, _guard, _Lambda, _Named, _Node
 from .values import EntityFacts, IntegrationNotConfigured, RuleRuntimeError, SemVer, type_name
@@ -62,7 +62,8 @@ class _Functions:
         if program_node.is_literal:
             if not isinstance(program_node.literal, str):
                 raise RuleSyntaxError("jq() needs the program as a string", program_node.line, program_node.column)
-            program = _jq_program(program_node.literal, program_node)
+            _jq_program(program_node.literal, program_node)  # refused at compile time when it is not jq
+            program = program_node.literal
 
             def run_literal(ctx):
                 return _jq_run(program, vf(ctx))
@@ -75,10 +76,10 @@ class _Functions:
             if not isinstance(text, str):
                 raise RuleRuntimeError(f"jq() needs the program as a string, got {type_name(text)}")
             try:
-                program = _jq_cached(text)
+                _jq_cached(text)
             except ValueError as exc:
                 raise RuleRuntimeError(f"invalid jq program: {_first_line(exc)}") from None
-            return _jq_run(program, vf(ctx))
+            return _jq_run(text, vf(ctx))
 
         return self._node(_guard(run_dynamic, meta.column), meta)
 
@@ -237,12 +238,13 @@ def _jq_program(text: str, node: _Node):
         raise RuleSyntaxError(f"invalid jq program: {_first_line(exc)}", node.line, node.column) from None
 
 
-def _jq_run(program, value):
-    """Real jq semantics; one output is returned as is, none as null, several as a list."""
+def _jq_run(program: str, value):
+    """Real jq semantics; one output is returned as is, none as null, several as a list. The program runs
+    in the jq sandbox, under a time and a memory bound."""
     try:
-        outputs = program.input_value(value).all()
-    except (ValueError, TypeError) as exc:
-        raise RuleRuntimeError(f"jq: {_first_line(exc)}") from None
+        outputs = jq_sandbox.run(program, value)
+    except jq_sandbox.JqFailed as exc:
+        raise RuleRuntimeError(f"jq: {exc}") from None
     if not outputs:
         return None
     return outputs[0] if len(outputs) == 1 else outputs
