@@ -14,6 +14,7 @@ literals, operators, member access and methods. The built-in functions and names
 from __future__ import annotations
 
 import itertools
+import math
 import operator
 import re
 from collections.abc import Callable
@@ -126,7 +127,11 @@ class _Compiler(_Functions, Transformer):
     # -- literals -------------------------------------------------------------------------
     def number(self, meta, token: Token) -> _Node:
         text = str(token)
+        if len(text) > MAX_NUMBER_DIGITS:
+            raise self._error(f"a number may have at most {MAX_NUMBER_DIGITS} digits", token)
         value = float(text) if any(c in text for c in ".eE") else int(text)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self._error(f"the number {text} is out of range", token)
         return self._node(None, meta, literal=value)
 
     def string(self, meta, token: Token) -> _Node:
@@ -449,6 +454,7 @@ def compile_expression(source: str) -> CompiledExpression:
     """Parse and compile `source`; raises RuleSyntaxError with line and column. Cached by source."""
     if not isinstance(source, str) or not source.strip():
         raise RuleSyntaxError("the expression is empty", 1, 1)
+    _check_size(source)
     try:
         tree = _parser().parse(source)
     except UnexpectedInput as exc:
@@ -459,15 +465,53 @@ def compile_expression(source: str) -> CompiledExpression:
     compiler = _Compiler()
     try:
         if isinstance(tree, Tree):
+            _check_depth(tree)
             _bind_lambda_parameters(tree)
         node = compiler._value(compiler.transform(tree))
     except VisitError as exc:
         if isinstance(exc.orig_exc, RuleSyntaxError):
             raise exc.orig_exc from None
+        if isinstance(exc.orig_exc, RecursionError):
+            raise RuleSyntaxError(f"the expression nests more than {MAX_DEPTH} levels deep", 1, 1) from None
         raise
+    except RecursionError:
+        raise RuleSyntaxError(f"the expression nests more than {MAX_DEPTH} levels deep", 1, 1) from None
     if isinstance(node, _Lambda | _Named):
         compiler._value(node)
     return CompiledExpression(source=source, fn=node.fn, required_facts=frozenset(compiler.required_facts))
+
+
+# Real rules are a line or two; these bounds keep a hostile one from holding a web or worker process.
+MAX_SOURCE_LENGTH = 10_000
+# Each level is a few Python frames when compiling and when evaluating; 200 stays well inside the stack.
+MAX_DEPTH = 200
+MAX_NUMBER_DIGITS = 100
+
+
+def _check_size(source: str) -> None:
+    if len(source) > MAX_SOURCE_LENGTH:
+        raise RuleSyntaxError(
+            f"the expression is {len(source):,} characters long; at most {MAX_SOURCE_LENGTH:,} are allowed", 1, 1
+        )
+    if "\x00" in source:
+        offset = source.index("\x00")
+        line = source.count("\n", 0, offset) + 1
+        column = offset - (source.rfind("\n", 0, offset) + 1) + 1
+        raise RuleSyntaxError("the expression holds a NUL character", line, column)
+
+
+def _check_depth(tree: Tree) -> None:
+    """Refuse trees deeper than MAX_DEPTH before anything recursive walks them (iteratively, so the check
+    itself cannot overflow the stack)."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            meta = node.meta
+            line = getattr(meta, "line", None) if not meta.empty else None
+            column = getattr(meta, "column", None) if not meta.empty else None
+            raise RuleSyntaxError(f"the expression nests more than {MAX_DEPTH} levels deep", line or 1, column or 1)
+        stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
 
 
 def _placeholder(source: str) -> CompiledExpression:
