@@ -18,9 +18,73 @@ def _loader() -> YAML:
     return yaml
 
 
+# Bounds on what one YAML document may become. Aliases (`*name`) are allowed, but each one repeats its
+# anchor's whole node: ten nested aliases of ten make ten billion nodes from a few hundred bytes (an
+# "alias bomb"). So the nodes a document expands to are counted, aliases included, before building it.
+MAX_YAML_BYTES = 1 << 20
+MAX_YAML_NODES = 100_000
+MAX_YAML_DEPTH = 64
+
+
+def _refuse(message: str, *, line: int | None = None, source: str = "") -> ValidationFailed:
+    return ValidationFailed(problems=[Problem(message, line=line, source=source)])
+
+
+def _check_bounds(text: str, source: str) -> None:
+    """Count the nodes the document expands to (aliases counted at their anchor's size) and its depth,
+    from the parser's events, without building anything."""
+    from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, NodeEvent
+
+    if len(text) > MAX_YAML_BYTES:
+        raise _refuse(f"the document is {len(text):,} characters long; at most {MAX_YAML_BYTES:,}", source=source)
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise _refuse("the document holds a NUL character", line=line, source=source)
+    sizes: dict[str, int] = {}
+    open_nodes: list[list] = []  # [anchor, size so far] of each collection not yet closed
+    total = 0
+    for event in YAML(typ="rt").parse(text):
+        if isinstance(event, AliasEvent):
+            size = sizes.get(event.anchor, 1)
+        elif isinstance(event, NodeEvent):
+            size = 1
+        elif isinstance(event, CollectionEndEvent):
+            anchor, size = open_nodes.pop()
+            if anchor:
+                sizes[anchor] = size
+            if open_nodes:
+                open_nodes[-1][1] += size
+            continue
+        else:
+            continue
+        total += size
+        if total > MAX_YAML_NODES:
+            raise _refuse(
+                f"the document expands to more than {MAX_YAML_NODES:,} values (aliases count each time they are used)",
+                line=event.start_mark.line + 1,
+                source=source,
+            )
+        if isinstance(event, CollectionStartEvent):
+            open_nodes.append([event.anchor, 1])
+            if len(open_nodes) > MAX_YAML_DEPTH:
+                raise _refuse(
+                    f"the document nests more than {MAX_YAML_DEPTH} levels deep",
+                    line=event.start_mark.line + 1,
+                    source=source,
+                )
+        elif isinstance(event, NodeEvent) and open_nodes:
+            if isinstance(event, AliasEvent) or event.anchor is None:
+                open_nodes[-1][1] += size
+            else:
+                sizes[event.anchor] = 1
+                open_nodes[-1][1] += 1
+
+
 def load_yaml(text: str, *, source: str = "") -> Any:
-    """Parse YAML text; a syntax error becomes ValidationFailed naming source, line and column."""
+    """Parse YAML text; a syntax error becomes ValidationFailed naming source, line and column. Documents
+    past the bounds above (size, expanded values, depth, a NUL) are refused the same way."""
     try:
+        _check_bounds(text, source)
         return _loader().load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
