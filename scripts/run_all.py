@@ -258,6 +258,10 @@ def main() -> int:
         help="our parent is make (`make run`): stop when it gets SIGINT/SIGTERM/SIGHUP/SIGQUIT or goes away",
     )
     args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from scorecards_site.local_key import ensure_local_secret_key
+
+    ensure_local_secret_key(ROOT)  # inherited by the web server, the worker and beat
     parent = ParentWatch(os.getppid()) if args.watch_parent else None
     children = commands(args.host, args.port, args.concurrency, args.loglevel)
     launcher = Launcher(children, grace=args.grace, parent=parent)

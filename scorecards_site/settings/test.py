@@ -2,8 +2,11 @@
 
 import os
 
-from .base import *  # noqa: F403
-from .base import DATA_DIR
+# Before base reads it: tests need no key of their own, and the processes they start inherit this one.
+os.environ.setdefault("SECRET_KEY", "test-only-key-" + "x" * 50)
+
+from .base import *  # noqa: E402, F403
+from .base import DATA_DIR  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
