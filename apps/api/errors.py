@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions
 
@@ -25,6 +26,7 @@ TITLES = {
     405: "Method Not Allowed",
     406: "Not Acceptable",
     409: "Conflict",
+    413: "Content Too Large",
     415: "Unsupported Media Type",
     429: "Too Many Requests",
     500: "Internal Server Error",
@@ -65,6 +67,9 @@ def failure_of(exc: BaseException) -> Failure | None:
         return Failure(_CODE_STATUS.get(exc.code, 400), exc.message)
     if isinstance(exc, Http404):
         return Failure(404, str(exc) or "Not found.")
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return Failure(413, f"The request body is larger than the {limit} bytes this server accepts.")
     if isinstance(exc, PermissionDenied):
         return Failure(403, str(exc) or "You do not have permission to perform this action.")
     if isinstance(exc, exceptions.APIException):
@@ -110,6 +115,9 @@ def bad_request(request: HttpRequest, exception=None):
     from django.core.exceptions import BadRequest
     from django.views import defaults
 
+    if isinstance(exception, RequestDataTooBig):
+        response = _render(request, failure_of(exception) or Failure(413, "The request body is too large."))
+        return response or defaults.bad_request(request, exception)
     message = str(exception) if isinstance(exception, BadRequest) and str(exception) else "Bad request."
     response = _render(request, Failure(400, message))
     return response or defaults.bad_request(request, exception)

@@ -555,3 +555,35 @@ def entity_descriptor_document(entity) -> dict:
         info["x-cortex-archived"] = False
     document["info"] = _in_order(info, _INFO_ORDER)
     return document
+
+
+def merge_descriptor(base: Any, patch: Any, *, append_arrays: bool = False, delete_marker: str | None = None) -> Any:
+    """`patch` merged into `base`, as Cortex's PATCH of an entity descriptor merges: mappings merge key by key,
+    anything else in the patch replaces what it names; lists are replaced, or with `append_arrays` extended by
+    the patch's items that are not already there. A key whose merged value is `delete_marker` is left out.
+    Pure: returns plain dicts and lists, and changes neither argument."""
+    if isinstance(base, dict) and isinstance(patch, dict):
+        merged = {str(k): plain(v) for k, v in base.items()}
+        for key, value in patch.items():
+            key = str(key)
+            merged[key] = merge_descriptor(
+                merged.get(key), value, append_arrays=append_arrays, delete_marker=delete_marker
+            )
+        return _without_marker(merged, delete_marker)
+    if append_arrays and isinstance(base, list) and isinstance(patch, list):
+        items = [plain(v) for v in base]
+        for value in (plain(v) for v in patch):
+            if value not in items:
+                items.append(value)
+        return _without_marker(items, delete_marker)
+    return _without_marker(plain(patch), delete_marker)
+
+
+def _without_marker(value: Any, marker: str | None) -> Any:
+    if marker is None:
+        return value
+    if isinstance(value, dict):
+        return {k: _without_marker(v, marker) for k, v in value.items() if v != marker}
+    if isinstance(value, list):
+        return [_without_marker(v, marker) for v in value]
+    return value

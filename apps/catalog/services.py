@@ -8,8 +8,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.db.models import Q
 
-from apps.catalog.descriptors import EntitySpec, parse_entity_descriptor
+from apps.catalog.descriptors import (
+    EntitySpec,
+    entity_descriptor_document,
+    merge_descriptor,
+    parse_entity_descriptor,
+)
 from apps.catalog.models import (
     CustomData,
     CustomDataSource,
@@ -27,6 +33,7 @@ from apps.catalog.relations import (
 )
 from apps.core.errors import NotFoundError, Problem, ValidationFailed
 from apps.core.score_inputs import score_inputs_batch, score_inputs_changed
+from apps.core.yamlio import dump_yaml, load_yaml
 
 _ENTITY_FIELDS = ("name", "type", "description", "groups", "git", "git_url", "oncall", "slos", "archived")
 
@@ -147,6 +154,52 @@ def entity_apply_descriptor(
     return entity, action, warnings
 
 
+@transaction.atomic
+def entity_patch_descriptor(
+    *,
+    text: str,
+    source: str = "",
+    append_arrays: bool = False,
+    delete_marker: str | None = None,
+    fail_if_missing: bool = False,
+    dry_run: bool = False,
+) -> tuple[str, Entity | None, str, list[Problem]]:
+    """Merge a partial descriptor into the entity its `x-cortex-tag` names (see `merge_descriptor`), then
+    validate and apply the merged descriptor as a whole: (tag, entity, action, warnings), the last three as
+    `entity_apply_descriptor` gives them. With no such entity the partial descriptor is the whole one, unless
+    `fail_if_missing` makes that a NotFoundError. The entity's row is locked from read to write, so two
+    patches at once each merge into the other's result. Raises ValidationFailed and writes nothing on error;
+    the lines its problems name are those of the merged descriptor."""
+    patch = load_yaml(text, source=source)
+    info = patch.get("info") if isinstance(patch, dict) else None
+    tag = info.get("x-cortex-tag") if isinstance(info, dict) else None
+    if not isinstance(tag, str) or not tag.strip():
+        raise ValidationFailed(
+            problems=[Problem("is required: it names the entity to patch", path="info.x-cortex-tag", source=source)]
+        )
+    entity = (
+        Entity.objects.select_for_update()
+        .filter(tag=tag)
+        .prefetch_related(
+            "owners",
+            "parent_links",
+            "links",
+            "custom_data",
+            "packages",
+            "dependencies_out",
+            "declared_relationships__type",
+        )
+        .first()
+    )
+    if entity is None and fail_if_missing:
+        raise NotFoundError(f"entity {tag!r} does not exist")
+    base = entity_descriptor_document(entity) if entity is not None else {}
+    merged = merge_descriptor(base, patch, append_arrays=append_arrays, delete_marker=delete_marker)
+    merged_source = f"{source} (merged)" if source else "merged descriptor"
+    applied, action, warnings = entity_apply_descriptor(text=dump_yaml(merged), source=merged_source, dry_run=dry_run)
+    return tag, applied, action, warnings
+
+
 @dataclass
 class ImportReport:
     """What `catalog_import` did, file by file."""
@@ -211,6 +264,20 @@ def entity_delete(*, tag_or_id: str) -> None:
     if entity is None:
         raise NotFoundError(f"entity {tag_or_id!r} does not exist")
     entity.delete()
+
+
+@transaction.atomic
+def entity_delete_many(*, ids: list[str]) -> int:
+    """Delete the entities named by id (`en...`) or tag: all of them, or, when any is unknown, none (a
+    NotFoundError naming every unknown one). Returns how many were deleted."""
+    wanted = list(dict.fromkeys(i for i in ids if i))
+    entities = list(Entity.objects.filter(Q(public_id__in=wanted) | Q(tag__in=wanted)).only("pk", "public_id", "tag"))
+    known = {e.public_id for e in entities} | {e.tag for e in entities}
+    unknown = [i for i in wanted if i not in known]
+    if unknown:
+        raise NotFoundError(f"no entity has the id or tag {', '.join(repr(i) for i in unknown)}; nothing was deleted")
+    Entity.objects.filter(pk__in=[e.pk for e in entities]).delete()
+    return len(entities)
 
 
 @transaction.atomic

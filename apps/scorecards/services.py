@@ -41,6 +41,9 @@ class ApplyResult:
     rules_updated: list[str] = field(default_factory=list)
     rules_deleted: list[str] = field(default_factory=list)
     definition_changed: bool = False
+    # A dry run that would create the scorecard: it, its levels and its rules (level loaded) as the apply
+    # made them before the rollback. In memory only: none of these rows exists.
+    would_create: tuple[Scorecard, list[Level], list[Rule]] | None = None
 
 
 def _definition(levels: list[tuple], rules: list[tuple]) -> tuple:
@@ -236,16 +239,27 @@ def scorecard_apply_descriptor(*, text: str, source: str = "", dry_run: bool = F
     check applying makes, those that need the database included, and refuses exactly what applying
     refuses. It writes nothing and announces nothing (no re-scoring; on-commit callbacks registered
     inside are discarded with the rollback). Its result has action "valid", the scorecard as stored
-    before (None when the descriptor would create it), and the rules that would be created, updated
-    and deleted.
+    before (None when the descriptor would create it; `would_create` then holds the scorecard, levels and rules
+    the apply made, read before the rollback), and the rules that would be created, updated and deleted.
     """
     spec, warnings = parse_scorecard_descriptor(text, source=source)
     if not dry_run:
         return _apply_or_refuse(spec=spec, warnings=warnings, source=source, announce=True)
     existing = Scorecard.objects.filter(tag=spec.tag).first()
+    would_create = None
     with transaction.atomic():
         try:
             planned = _apply_or_refuse(spec=spec, warnings=warnings, source=source, announce=False)
+            if existing is None and planned.scorecard is not None:
+                would_create = (
+                    planned.scorecard,
+                    list(Level.objects.filter(scorecard=planned.scorecard).order_by("rank")),
+                    list(
+                        Rule.objects.filter(scorecard=planned.scorecard)
+                        .select_related("level")
+                        .order_by("position", "id")
+                    ),
+                )
         finally:
             transaction.set_rollback(True)
     return ApplyResult(
@@ -256,6 +270,7 @@ def scorecard_apply_descriptor(*, text: str, source: str = "", dry_run: bool = F
         rules_updated=planned.rules_updated,
         rules_deleted=planned.rules_deleted,
         definition_changed=planned.definition_changed,
+        would_create=would_create,
     )
 
 

@@ -232,3 +232,31 @@ def test_delete_entity_by_tag_or_id():
     assert not Entity.objects.exists() and not EntityPackage.objects.exists()
     with pytest.raises(NotFoundError):
         entity_delete(tag_or_id="payments-api")
+
+
+def test_entity_delete_many_deletes_all_or_nothing(db):
+    from apps.catalog.models import Entity
+    from apps.catalog.services import entity_delete_many
+    from apps.core.errors import NotFoundError
+
+    a, b = (Entity.objects.create(tag=tag, name=tag) for tag in ("del-a", "del-b"))
+    with pytest.raises(NotFoundError, match="en0000000000000000"):
+        entity_delete_many(ids=[a.public_id, "en0000000000000000"])
+    assert Entity.objects.count() == 2
+    assert entity_delete_many(ids=[a.public_id, "del-b", a.public_id]) == 2
+    assert not Entity.objects.filter(pk__in=[a.pk, b.pk]).exists()
+
+
+def test_entity_patch_descriptor_merges_into_the_stored_descriptor(db):
+    from apps.catalog.services import entity_apply_descriptor, entity_patch_descriptor
+
+    entity_apply_descriptor(
+        text="openapi: 3.0.1\ninfo:\n  title: Pay\n  x-cortex-tag: pay\n  x-cortex-groups: [a]\n", source="t"
+    )
+    tag, entity, action, warnings = entity_patch_descriptor(
+        text="info:\n  x-cortex-tag: pay\n  x-cortex-groups: [b]\n", append_arrays=True
+    )
+    assert (tag, action, warnings) == ("pay", "updated", [])
+    assert (entity.name, entity.groups) == ("Pay", ["a", "b"])
+    tag, entity, action, _ = entity_patch_descriptor(text="info:\n  x-cortex-tag: pay\n  x-cortex-groups: [b]\n")
+    assert (action, entity.groups) == ("updated", ["b"])

@@ -44,6 +44,7 @@ urlpatterns = [
     path("catalog/custom-data", views.CustomDataBulkView.as_view(), name="cortex-custom-data-bulk"),
     path("catalog/deploys", views.DeploysByFilterView.as_view(), name="cortex-deploys-by-filter"),
     path("catalog/deploys/all", views.DeploysAllView.as_view(), name="cortex-deploys-all"),
+    path("catalog/descriptors", views.CatalogDescriptorsView.as_view(), name="cortex-catalog-descriptors"),
     path("catalog/dependencies", relations.DependencyBulkView.as_view(), name="cortex-dependencies-bulk"),
     path("catalog/<str:tag_or_id>", views.CatalogEntityView.as_view(), name="cortex-entity"),
     path("catalog/<str:tag_or_id>/scorecards", views.EntityScorecardScoresView.as_view(), name="cortex-entity-scores"),

@@ -7,6 +7,7 @@ entities applied from theirs, scored by the real evaluation service.
 
 from __future__ import annotations
 
+import json
 import textwrap
 from dataclasses import dataclass
 
@@ -130,10 +131,14 @@ def world(db) -> World:
 
 
 def assert_cortex_error(response, status: int, type_: str, *, details_contains: str = "") -> dict:
-    """The Cortex error body, as JSON (never HTML), with the given status."""
+    """The Cortex error body, as JSON (never HTML), with the given status: `application/problem+json` for a 429
+    (as Cortex's reference says), `application/json` otherwise. No empty `violations`, which the CLI would
+    print as a bare "Validation failed"."""
     assert response.status_code == status, (response.status_code, response.content[:500])
-    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
-    body = response.json()
+    media_type = "application/problem+json" if status == 429 else "application/json"
+    assert response["Content-Type"].startswith(media_type), response["Content-Type"]
+    body = json.loads(response.content)
+    assert body.get("violations", ["absent"]), body
     assert body["type"] == type_
     assert body["httpStatus"] == status
     assert isinstance(body["message"], str) and body["message"]

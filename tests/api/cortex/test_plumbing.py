@@ -105,6 +105,9 @@ OPERATIONS = [
     ("put", f"{EXEMPTION}/revoke", f'{{"ruleIdentifier": "{RULE}", "reason": "r"}}', "application/json"),
     ("post", "/api/v1/open-api?dryRun=False", "openapi: 3.0.1\n", "application/openapi;charset=UTF-8"),
     ("get", "/api/v1/catalog?includeArchived=False&page=0&pageSize=250", None, "application/yaml"),
+    ("delete", f"/api/v1/catalog?ids={GOOD}", "{}", "application/json"),
+    ("patch", "/api/v1/open-api?dryRun=False", "openapi: 3.0.1\n", "application/openapi;charset=UTF-8"),
+    ("get", "/api/v1/catalog/descriptors?yaml=true&page=0&pageSize=250", None, "application/yaml"),
     ("get", f"/api/v1/catalog/{GOOD}?hierarchyDepth=full", None, "application/yaml"),
     ("get", f"/api/v1/catalog/{GOOD}/openapi?yaml=false", None, "application/yaml"),
     ("put", f"/api/v1/catalog/{GOOD}/archive", "{}", "application/json"),
@@ -231,6 +234,19 @@ class TestErrorShapes:
         response = bearer(None).get("/api/v1/no/such/operation")
         assert_cortex_error(response, 404, "NOT_FOUND", details_contains="/api/v1/no/such/operation")
 
+    @pytest.mark.parametrize(
+        ("path", "content_type"),
+        [
+            ("/api/v1/open-api", "application/openapi;charset=UTF-8"),
+            (f"/api/v1/catalog/{GOOD}/custom-data", "application/json"),
+        ],
+    )
+    def test_a_body_past_the_upload_limit_is_413(self, world, editor, bearer, settings, path, content_type):
+        settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+        body = '{"key": "k", "value": "' + "x" * 200 + '"}'
+        response = bearer(editor).post(path, data=body, content_type=content_type)
+        assert_cortex_error(response, 413, "PAYLOAD_TOO_LARGE", details_contains="larger than the 100 bytes")
+
     def test_every_request_id_is_new(self, world):
         ids = {get(APIClient(), LIST).json()["requestId"] for _ in range(3)}
         assert len(ids) == 3
@@ -342,8 +358,10 @@ class TestThrottling:
         for _ in range(3):
             assert get(client, LIST).status_code == 200
         response = get(client, LIST)
-        assert_cortex_error(response, 429, "TOO_MANY_REQUESTS", details_contains="throttled")
+        body = assert_cortex_error(response, 429, "TOO_MANY_REQUESTS", details_contains="throttled")
         assert 1 <= int(response["Retry-After"]) <= 60
+        # application/problem+json (checked above), with RFC 9457's members beside Cortex's.
+        assert (body["title"], body["status"], body["detail"]) == ("Too Many Requests", 429, body["details"])
         # Counted per key: another key is still served, and the first stays refused.
         other = bearer(key_for("Viewer", "second-viewer"))
         assert get(other, LIST).status_code == 200
@@ -380,7 +398,7 @@ class TestSchema:
         schema = response.json()
         v1 = {p: ops for p, ops in schema["paths"].items() if p.startswith("/api/v1/")}
         assert set(v1) == _v1_paths()
-        assert len(v1) == 40
+        assert len(v1) == 41
         for path, ops in v1.items():
             operations = [op for op in ops.values() if isinstance(op, dict) and "operationId" in op]
             assert operations, path
@@ -390,6 +408,9 @@ class TestSchema:
         assert set(v1["/api/v1/scorecards/descriptor"]) == {"post"}
         assert set(v1["/api/v1/catalog/{tag_or_id}/custom-data"]) >= {"get", "post", "delete"}
         assert set(v1["/api/v1/catalog/custom-data"]) == {"put"}
+        assert set(v1["/api/v1/catalog/descriptors"]) == {"get"}
+        assert set(v1["/api/v1/catalog"]) == {"get", "delete"}
+        assert set(v1["/api/v1/open-api"]) == {"post", "patch"}
         assert set(v1["/api/v1/catalog/deploys"]) == {"delete"}
         assert set(v1["/api/v1/catalog/{tag_or_id}/deploys"]) == {"get", "post", "delete"}
         assert set(v1["/api/v1/eng-intel/custom-metrics/{key}/entity/{tag_or_id}"]) == {"get", "post", "delete"}

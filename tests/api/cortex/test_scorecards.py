@@ -359,8 +359,28 @@ class TestApplyDescriptor:
             f"/api/v1/scorecards/descriptor?dryRun={flag}", data=scorecard_yaml(), content_type=YAML
         )
         assert response.status_code == 200, response.content
-        assert response.json() == {"warnings": [], "valid": True}
+        body = response.json()
+        assert (body["warnings"], body["valid"]) == ([], True)
         assert (Scorecard.objects.count(), Rule.objects.count(), Level.objects.count()) == counts == (0, 0, 0)
+
+    def test_dry_run_of_a_new_scorecard_returns_the_scorecard_it_would_create(self, db, editor, bearer):
+        client = bearer(editor)
+        dry = client.post("/api/v1/scorecards/descriptor?dryRun=true", data=scorecard_yaml(), content_type=YAML)
+        assert dry.status_code == 200, dry.content
+        assert not Scorecard.objects.exists()
+        real = client.post("/api/v1/scorecards/descriptor?dryRun=false", data=scorecard_yaml(), content_type=YAML)
+        would, made = dry.json()["scorecard"], real.json()["scorecard"]
+        assert would["tag"] == TAG and would["name"] == NAME
+        assert [level["level"]["name"] for level in would["levels"]] == ["Bronze", "Silver", "Gold"]
+        assert [(r["title"], r["levelName"], r["weight"]) for r in would["rules"]] == [
+            (r["title"], r["levelName"], r["weight"]) for r in made["rules"]
+        ]
+        # Every key but the times and the fresh rule identifiers is what the real apply answers.
+        for card in (would, made):
+            card.pop("lastUpdated")
+            for rule in card["rules"]:
+                rule.pop("identifier")
+        assert would == made
 
     def test_dry_run_of_a_change_leaves_the_stored_scorecard(self, world, editor, bearer):
         changed = scorecard_yaml().replace(NAME, "Would Be Renamed")

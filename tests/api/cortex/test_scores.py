@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from apps.catalog.models import Entity
 from apps.evaluations.models import EntityScore
 from apps.evaluations.services import scorecard_evaluate
 from apps.exemptions.services import exemption_approve, exemption_request
@@ -118,14 +119,23 @@ class TestScorecardScores:
         assert shown["exemptionStatus"]["status"] == "APPROVED"
         assert shown["exemptionStatus"]["handledBy"]["email"] == approver.user.email
 
-    def test_without_page_size_every_score_comes_in_one_page(self, world, viewer, bearer):
-        for i in range(7):
-            make_entity(f"extra-{i}")
+    def test_pages_hold_250_by_default_and_page_counts_from_0_with_or_without_page_size(self, world, viewer, bearer):
+        # As the seed says: 250 per page unless pageSize says otherwise; `page` alone picks a page of 250.
+        Entity.objects.bulk_create(Entity(tag=f"bulk-{i:03}", name=f"Bulk {i}") for i in range(249))
         scorecard_evaluate(scorecard=world.scorecard)
-        body = get(bearer(viewer), self.path, page="0").json()
-        assert (body["total"], body["totalPages"], len(body["serviceScores"])) == (9, 1, 9)
-        past = get(bearer(viewer), self.path, page="1").json()
-        assert (past["total"], past["totalPages"], past["serviceScores"]) == (9, 1, [])
+        client = bearer(viewer)
+        first = get(client, self.path).json()
+        assert (first["page"], first["total"], first["totalPages"], len(first["serviceScores"])) == (0, 251, 2, 250)
+        assert get(client, self.path, page="0").json()["serviceScores"] == first["serviceScores"]
+        second = get(client, self.path, page="1").json()
+        assert (second["page"], second["total"], second["totalPages"]) == (1, 251, 2)
+        [last] = second["serviceScores"]
+        assert last["service"]["tag"] == GOOD  # ordered by tag: bad-svc, bulk-000..248, good-svc
+        tags = [s["service"]["tag"] for s in first["serviceScores"] + second["serviceScores"]]
+        assert len(set(tags)) == 251
+        with_size = get(client, self.path, page="1", pageSize="250").json()
+        assert with_size["serviceScores"] == second["serviceScores"]
+        assert get(client, self.path, page="2").json()["serviceScores"] == []
 
     def test_page_size_one_walks_every_entity_once(self, world, viewer, bearer):
         make_entity("extra-svc")

@@ -14,6 +14,7 @@ from apps.api.cortex.views.activity import (
     DeploysByFilterView,
 )
 from apps.api.cortex.views.catalog import (
+    CatalogDescriptorsView,
     CatalogDescriptorView,
     CatalogEntityView,
     CatalogListView,
@@ -45,6 +46,7 @@ from apps.api.cortex.views.scorecards import (
 __all__ = [
     "BadgeView",
     "CatalogDescriptorView",
+    "CatalogDescriptorsView",
     "CatalogEntityView",
     "CatalogListView",
     "CustomDataBulkView",

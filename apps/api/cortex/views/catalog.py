@@ -22,7 +22,7 @@ from apps.api.cortex.views.lookups import (
 )
 from apps.api.params import query_bool, query_list
 from apps.catalog.descriptors import entity_descriptor_document, parse_entity_descriptor
-from apps.catalog.models import CustomData, Entity, EntityOwner
+from apps.catalog.models import CustomData, Entity, EntityOwner, EntityRelationship
 from apps.catalog.services import (
     custom_data_bulk_set,
     custom_data_delete,
@@ -30,6 +30,8 @@ from apps.catalog.services import (
     entity_apply_descriptor,
     entity_archive,
     entity_delete,
+    entity_delete_many,
+    entity_patch_descriptor,
     entity_unarchive,
 )
 from apps.core.errors import NotFoundError
@@ -37,14 +39,30 @@ from apps.core.yamlio import dump_yaml
 
 
 def _with_ok_false(exc, context):
+    """`ok: false` on a refused descriptor, as Cortex answers. No empty `violations`: the CLI would print
+    "Validation failed" and nothing else (a Viewer would never learn that a permission is missing)."""
     response = cortex_exception_handler(exc, context)
     if isinstance(response.data, dict):
-        response.data = {"ok": False, "violations": [], **response.data}
+        response.data = {"ok": False, **response.data}
     return response
 
 
+def _applied(*, tag: str, entity: Entity | None, action: str, warnings: list, dry_run: bool) -> Response:
+    if dry_run:
+        action = "would update" if entity is not None else "would create"
+    return Response(
+        {
+            "ok": True,
+            "violations": [violation(w) for w in warnings],
+            "action": action,
+            "tag": tag,
+            "id": entity.public_id if entity is not None else None,
+        }
+    )
+
+
 class CatalogDescriptorView(CortexView):
-    required_permissions = {"POST": "catalog.change_entity"}
+    required_permissions = {"POST": "catalog.change_entity", "PATCH": "catalog.change_entity"}
 
     def get_exception_handler(self):
         return _with_ok_false
@@ -62,25 +80,37 @@ class CatalogDescriptorView(CortexView):
         if query_bool(request, "dryRun", default=False):
             spec, warnings = parse_entity_descriptor(text, source="descriptor")
             existing = Entity.objects.filter(tag=spec.tag).only("public_id").first()
-            return Response(
-                {
-                    "ok": True,
-                    "violations": [violation(w) for w in warnings],
-                    "action": "would update" if existing else "would create",
-                    "tag": spec.tag,
-                    "id": existing.public_id if existing else None,
-                }
-            )
+            return _applied(tag=spec.tag, entity=existing, action="valid", warnings=warnings, dry_run=True)
         entity, action, warnings = entity_apply_descriptor(text=text, source="descriptor")
-        return Response(
-            {
-                "ok": True,
-                "violations": [violation(w) for w in warnings],
-                "action": action,
-                "tag": entity.tag,
-                "id": entity.public_id,
-            }
+        assert entity is not None  # set by every apply that did not raise
+        return _applied(tag=entity.tag, entity=entity, action=action, warnings=warnings, dry_run=False)
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="patchEntity",
+        summary="Create or patch an entity: merge a partial descriptor into the one it has",
+        parameters=[
+            OpenApiParameter("dryRun", bool, description="Validate the merged descriptor only; write nothing."),
+            OpenApiParameter("appendArrays", bool, description="Append the patch's list items; default replace."),
+            OpenApiParameter(
+                "deleteMarkerValue", str, description="Keys with this value are removed, e.g. __delete__."
+            ),
+            OpenApiParameter("failIfEntityDoesNotExist", bool, description="404 instead of creating the entity."),
+        ],
+        request={"application/openapi": {"type": "string"}, **YAML_BODY},
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def patch(self, request):
+        dry_run = bool(query_bool(request, "dryRun", default=False))
+        tag, entity, action, warnings = entity_patch_descriptor(
+            text=text_body(request),
+            source="descriptor",
+            append_arrays=bool(query_bool(request, "appendArrays", default=False)),
+            delete_marker=request.query_params.get("deleteMarkerValue") or None,
+            fail_if_missing=bool(query_bool(request, "failIfEntityDoesNotExist", default=False)),
+            dry_run=dry_run,
         )
+        return _applied(tag=tag, entity=entity, action=action, warnings=warnings, dry_run=dry_run)
 
 
 def _entity_details(tag_or_id: str) -> Entity:
@@ -242,7 +272,7 @@ def _git_repository_q(value: str) -> Q:
 
 
 class CatalogListView(CortexView):
-    required_permissions = {"GET": "catalog.view_entity"}
+    required_permissions = {"GET": "catalog.view_entity", "DELETE": "catalog.delete_entity"}
 
     @extend_schema(
         tags=TAG,
@@ -311,6 +341,78 @@ class CatalogListView(CortexView):
                 "totalPages": page.total_pages(total),
             }
         )
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="deleteEntitiesById",
+        summary="Delete entities by id: all of them, or none when one is unknown",
+        parameters=[
+            OpenApiParameter("ids", str, many=True, required=True, description="Entity ids (en...) or tags."),
+        ],
+        request=None,
+        responses={200: None},
+    )
+    def delete(self, request):
+        ids = query_list(request, "ids")
+        if not ids:
+            raise exceptions.ValidationError({"ids": "is required: the ids (en...) of the entities to delete"})
+        entity_delete_many(ids=ids)
+        return HttpResponse(status=200)
+
+
+# Everything `entity_to_document` reads, for entities never applied from a descriptor.
+_DOCUMENT_PREFETCH = (
+    "owners",
+    "parent_links",
+    "links",
+    "custom_data",
+    "packages",
+    "dependencies_out",
+    Prefetch("declared_relationships", queryset=EntityRelationship.objects.select_related("type")),
+)
+
+
+class CatalogDescriptorsView(CatalogEntityView):
+    """GET lists descriptors, a page at a time. The path also names an entity tagged "descriptors" for DELETE
+    (read it by its id, or at /catalog/descriptors/openapi)."""
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="listEntityDescriptors",
+        summary="List entity descriptors (those applied, not custom data or dependencies set through the API)",
+        parameters=[
+            OpenApiParameter("yaml", bool, description="Each descriptor as YAML text instead of JSON."),
+            OpenApiParameter("types", str, description="Comma-separated entity types."),
+            OpenApiParameter("includeArchived", bool, description="Archived entities too; default false."),
+            OpenApiParameter("page", int, description="0-based page, default 0."),
+            OpenApiParameter("pageSize", int, description="1..1000, default 250."),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request):
+        page = Page.from_request(request)
+        as_yaml = bool(query_bool(request, "yaml", default=False))
+        entities = Entity.objects.all()
+        if not query_bool(request, "includeArchived", default=False):
+            entities = entities.filter(archived=False)
+        types = query_list(request, "types")
+        if types:
+            entities = entities.filter(type__in=[t.lower() for t in types])
+        total = entities.count()
+        rows = page.slice(entities.order_by("tag", "id").prefetch_related(*_DOCUMENT_PREFETCH))
+        documents = [entity_descriptor_document(entity) for entity in rows]
+        return Response(
+            {
+                "descriptors": [dump_yaml(d) for d in documents] if as_yaml else documents,
+                "page": page.number,
+                "total": total,
+                "totalPages": page.total_pages(total),
+            }
+        )
+
+    @extend_schema(exclude=True)
+    def delete(self, request):
+        return super().delete(request, tag_or_id="descriptors")
 
 
 class EntityDescriptorView(CortexView):

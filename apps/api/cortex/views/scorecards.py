@@ -135,6 +135,8 @@ class ScorecardDescriptorApplyView(ScorecardDetailView):
             body["valid"] = True
             if result.scorecard is not None:
                 body["scorecard"] = scorecard_body(result.scorecard)
+            elif result.would_create is not None:
+                body["scorecard"] = rep.scorecard_of(*result.would_create)
             return Response(body)
         scorecard = result.scorecard
         assert scorecard is not None  # set by every apply that did not raise
@@ -173,13 +175,13 @@ class ScorecardScoresView(CortexView):
         parameters=[
             OpenApiParameter("entityTag", str),
             OpenApiParameter("page", int, description="0-based page, default 0."),
-            OpenApiParameter("pageSize", int, description="1..1000; without it every score comes in one page."),
+            OpenApiParameter("pageSize", int, description="1..1000, default 250."),
         ],
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request, tag: str):
         scorecard = scorecard_for(request, tag)
-        page = Page.from_request(request, default_size=None)
+        page = Page.from_request(request)
         scores = (
             EntityScore.objects.filter(scorecard=scorecard)
             .select_related("entity", "level")
