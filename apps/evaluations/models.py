@@ -178,6 +178,9 @@ class EvaluationChunk(models.Model):
     entity_ids = models.JSONField(default=list)
     status = models.CharField(max_length=16, choices=ChunkStatus.choices, default=ChunkStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Deliveries that found the chunk still running: a delivery before it stopped its worker (killed, out
+    # of memory) without finishing or releasing it. Two, and it is not run a third time.
+    crashes = models.PositiveSmallIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     rule_evaluations = models.PositiveIntegerField(default=0)

@@ -109,8 +109,26 @@ def run_request(*, scorecard: Scorecard, trigger: str = RunTrigger.MANUAL, by=No
         return exc.run
 
 
+MAX_CRASHES = 2
+
+
 def _claim(run_id: int, index: int, now: datetime) -> EvaluationChunk | None:
-    """Mark the chunk running (again, if its last worker died). None when it is already finished."""
+    """Mark the chunk running (again, if its last worker died). None when it is already finished, or when
+    it has now stopped its worker MAX_CRASHES times: then it is failed with the reason instead."""
+    # Found running: the delivery that claimed it never finished nor released it, so its process died.
+    if EvaluationChunk.objects.filter(run_id=run_id, index=index, status=ChunkStatus.RUNNING).update(
+        crashes=F("crashes") + 1
+    ):
+        crashes = EvaluationChunk.objects.filter(run_id=run_id, index=index).values_list("crashes", flat=True).first()
+        if crashes is not None and crashes >= MAX_CRASHES:
+            logger.error("run %s chunk %s stopped its worker %s times; failing it", run_id, index, crashes)
+            chunk_fail(
+                run_id=run_id,
+                index=index,
+                error=f"this chunk stopped its worker {crashes} times (the process was killed or ran out of "
+                "memory), so it was not run again",
+            )
+            return None
     claimed = EvaluationChunk.objects.filter(
         run_id=run_id, index=index, status__in=[ChunkStatus.PENDING, ChunkStatus.RUNNING]
     ).update(status=ChunkStatus.RUNNING, attempts=F("attempts") + 1, started_at=now)
@@ -170,6 +188,13 @@ def chunk_evaluate(*, run_id: int, index: int) -> bool:
     seconds = time.perf_counter() - started
     logger.info("run %s chunk %s: %s rules in %.2fs", run_id, index, summary.rule_evaluations, seconds)
     return True
+
+
+def chunk_release(*, run_id: int, index: int) -> None:
+    """A delivery that raised hands the chunk back before its retry, so the retry is not taken for a crash."""
+    EvaluationChunk.objects.filter(run_id=run_id, index=index, status=ChunkStatus.RUNNING).update(
+        status=ChunkStatus.PENDING
+    )
 
 
 def chunk_fail(*, run_id: int, index: int, error: str) -> bool:

@@ -59,7 +59,7 @@ def collect_chunk_facts(run_id: int, index: int) -> None:
 @shared_task(bind=True, ignore_result=True, acks_late=True, max_retries=5)
 def evaluate_run_chunk(self, run_id: int, index: int) -> None:
     """Second half of a chunk: evaluate and store, exactly once however often it is delivered."""
-    from apps.evaluations.runs import chunk_evaluate, chunk_fail
+    from apps.evaluations.runs import chunk_evaluate, chunk_fail, chunk_release
 
     try:
         chunk_evaluate(run_id=run_id, index=index)
@@ -68,6 +68,7 @@ def evaluate_run_chunk(self, run_id: int, index: int) -> None:
             logger.exception("run %s chunk %s failed for good", run_id, index)
             chunk_fail(run_id=run_id, index=index, error=f"{type(exc).__name__}: {exc}")
             return
+        chunk_release(run_id=run_id, index=index)
         raise self.retry(exc=exc, countdown=min(2**self.request.retries, 60)) from exc
 
 
