@@ -39,8 +39,11 @@ def test_hostile_expressions_are_refused_with_where_and_why(source, line, column
 
 
 def test_deep_parentheses_and_long_but_flat_rules_still_compile():
-    assert compile_expression("(" * 500 + "1" + ")" * 500 + " = 1").evaluate(None) is True
-    assert compile_expression(" and ".join(["true"] * 150)).evaluate(None) is True
+    from apps.scorecards.language import EntityFacts
+
+    ctx = EntityFacts(tag="svc")
+    assert compile_expression("(" * 500 + "1" + ")" * 500 + " = 1").evaluate(ctx) is True
+    assert compile_expression(" and ".join(["true"] * 150)).evaluate(ctx) is True
 
 
 @pytest.mark.django_db
@@ -54,3 +57,17 @@ def test_a_descriptor_with_a_hostile_rule_is_refused_naming_the_rule_and_writes_
     assert problem.path == "rules[0].expression"
     assert "nests more than 200 levels deep" in problem.message
     assert not Scorecard.objects.filter(tag="hostile").exists()
+
+
+def test_a_quadratic_rule_is_stopped_after_a_million_calls_and_the_next_evaluation_starts_afresh():
+    from apps.scorecards.language import EntityFacts, RuleRuntimeError
+    from apps.scorecards.language.compiler import MAX_STEPS
+
+    ctx = EntityFacts(tag="svc", custom={"big": list(range(2_000)), "small": list(range(900))})
+    quadratic = compile_expression('custom("big").map(x => custom("big").map(y => x + y)).flatten().length > 0')
+    with pytest.raises(RuleRuntimeError, match=f"more than {MAX_STEPS:,} function calls over lists"):
+        quadratic.check(ctx)
+    # 900 x 900 = 810,000 calls: under the bound, and the count starts again for every evaluation.
+    fits = compile_expression('custom("small").map(x => custom("small").map(y => x + y)).flatten().length > 0')
+    assert fits.check(ctx) is True
+    assert fits.check(ctx) is True

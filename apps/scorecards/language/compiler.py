@@ -53,10 +53,12 @@ class CompiledExpression:
     placeholder: bool = False
 
     def evaluate(self, ctx: EntityFacts) -> Any:
+        ctx.steps = 0
         return self.fn(ctx)
 
     def check(self, ctx: EntityFacts) -> bool:
         """Evaluate as a rule: true passes, false or null fails, anything else is an error."""
+        ctx.steps = 0
         value = self.fn(ctx)
         if value is True or value is False:
             return value
@@ -162,12 +164,18 @@ class _Compiler(_Functions, Transformer):
             (only,) = slots
 
             def call_one(ctx, element):
+                ctx.steps += 1
+                if ctx.steps > MAX_STEPS:
+                    raise RuleRuntimeError(_TOO_MANY_STEPS)
                 ctx.bindings[only] = element
                 return bf(ctx)
 
             return _Lambda(call_one, 1, token.line, token.column)
 
         def call(ctx, *elements):
+            ctx.steps += 1
+            if ctx.steps > MAX_STEPS:
+                raise RuleRuntimeError(_TOO_MANY_STEPS)
             if len(elements) != len(slots):
                 raise RuleRuntimeError(f"this function takes {len(slots)} arguments, got {len(elements)}")
             for slot, element in zip(slots, elements, strict=True):
@@ -486,6 +494,10 @@ MAX_SOURCE_LENGTH = 10_000
 # Each level is a few Python frames when compiling and when evaluating; 200 stays well inside the stack.
 MAX_DEPTH = 200
 MAX_NUMBER_DIGITS = 100
+# Lambda calls one evaluation of a rule may make: a lambda over a list inside a lambda over another is
+# quadratic, and this bounds its time (about a second) and the lists it can build.
+MAX_STEPS = 1_000_000
+_TOO_MANY_STEPS = f"the rule made more than {MAX_STEPS:,} function calls over lists and was stopped"
 
 
 def _check_size(source: str) -> None:

@@ -59,10 +59,12 @@ class EntityFacts:
     data: dict[str, list[dict]] = field(default_factory=dict)
     group_set: frozenset[str] = field(init=False)
     bindings: dict[int, Any] = field(init=False)
+    steps: int = field(init=False)
 
     def __post_init__(self) -> None:
         self.group_set = frozenset(self.groups)
         self.bindings = {}
+        self.steps = 0
 
 
 class SemVer:
