@@ -63,8 +63,11 @@ def test_the_https_settings_come_from_the_environment():
 
 
 def test_without_a_secret_key_the_wsgi_application_and_the_worker_refuse_to_start():
-    # The worker reads its configuration from the settings when it starts, as this does.
-    for code in ("import scorecards_site.wsgi", "import scorecards_site.celery as c; c.app.conf.broker_url"):
+    # A worker loads the task modules, and so the settings, when it starts, as the second line does.
+    for code in (
+        "import scorecards_site.wsgi",
+        "import scorecards_site.celery as c; c.app.loader.import_default_modules()",
+    ):
         result = run(["-c", code])
         assert result.returncode != 0
         assert "ImproperlyConfigured: SECRET_KEY is not set" in result.stderr
