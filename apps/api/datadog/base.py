@@ -1,4 +1,5 @@
-"""What every Datadog-style view shares: DD keys or Bearer, permissions, throttling, JSON:API errors, paging."""
+"""What every Datadog-style view shares: DD keys or Bearer, permissions, throttling with Datadog's rate-limit headers,
+errors in the shape the seed gives each operation, paging."""
 
 from __future__ import annotations
 
