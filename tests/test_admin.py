@@ -3,6 +3,7 @@ through the services (and so keep their rules)."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -135,6 +136,11 @@ def populate(count: int, *, start: int = 0) -> None:
             start_date=now, entity_scope='entity.type() = "service"', guidance="Do **this**.",
         )  # fmt: skip
         CampaignSnapshot.objects.create(campaign=campaign, day=now.date(), entities_total=1, recorded_at=now)
+        # An owner UUID that names no user here (a Datadog user's), kept as an external owner.
+        campaign_create(
+            key=f"migrated-{index}", name=f"Migrated {index}", owner=uuid.UUID(int=index + 1),
+            rule_ids=[str(rule.identifier)], start_date=now, entity_scope="kind:service",
+        )  # fmt: skip
 
 
 def changelist_urls() -> list[str]:

@@ -1,9 +1,16 @@
+import uuid
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
 
 class User(AbstractUser):
-    """A person (or a script acting through an API key). Custom from the first migration so it can grow."""
+    """A person (or a script acting through an API key). Custom from the first migration so it can grow.
+
+    `uuid` is the user's stable owner UUID: Datadog's API names campaign owners by UUID (`owner_id`), and the
+    profile page shows it so people can hand it to scripts."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, verbose_name="owner UUID")
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"

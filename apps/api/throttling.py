@@ -2,10 +2,35 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from apps.accounts.models import ApiKey
+
+
+@dataclass(frozen=True)
+class RateLimitState:
+    """Where a caller stands after this request, as Datadog's `X-RateLimit-*` headers say it: `limit` requests
+    per `period` seconds, `remaining` of them left, the window frees a request in `reset` seconds (at least 1,
+    so a client that sleeps that long is let in), under the limit `name`."""
+
+    limit: int
+    period: int
+    remaining: int
+    reset: int
+    name: str
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Period": str(self.period),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(self.reset),
+            "X-RateLimit-Name": self.name,
+        }
 
 
 class ApiKeyRateThrottle(SimpleRateThrottle):
@@ -21,7 +46,19 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
         if self.rate is None:
             return True
         self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
+        allowed = super().allow_request(request, view)
+        # The oldest request still in the window (history is newest first) leaves it after `reset` seconds.
+        oldest = self.history[-1] if self.history else self.now
+        reset = max(1, math.ceil(self.duration - (self.now - oldest)))
+        # Kept on the request for the protocol's view to turn into headers (the Datadog-style API does).
+        request.rate_limit = RateLimitState(
+            limit=self.num_requests,
+            period=self.duration,
+            remaining=max(0, self.num_requests - len(self.history)),
+            reset=reset,
+            name=self.scope,
+        )
+        return allowed
 
     def get_cache_key(self, request, view) -> str:
         if isinstance(request.auth, ApiKey):

@@ -19,7 +19,8 @@ from apps.catalog.models import Entity, EntityOwner, OwnerKind
 from apps.core.errors import NotFoundError, Problem, ValidationFailed
 from apps.evaluations.models import RuleResult, RuleState
 from apps.evaluations.selectors import entity_facts_bulk
-from apps.scorecards.language import RuleRuntimeError, RuleSyntaxError, compile_expression
+from apps.scorecards.filters import compile_scope
+from apps.scorecards.language import RuleRuntimeError, RuleSyntaxError
 
 # An entity satisfies a rule when its result is one of these (DESIGN §6: exempt and skip count as met).
 SATISFIED = (RuleState.PASS, RuleState.EXEMPT, RuleState.SKIP)
@@ -33,13 +34,15 @@ def parse_uuid(value: str, *, path: str) -> uuid.UUID:
         raise ValidationFailed(problems=[Problem(f"{value!r} is not a UUID", path=path)]) from None
 
 
-def owner_get_by_uuid(value: str, *, path: str = "owner_id") -> User:
-    """The user an owner UUID names (see OwnerRef). An unknown UUID is a validation problem at `path`."""
+def owner_get_by_uuid(value: str, *, path: str = "owner_id") -> User | OwnerRef | None:
+    """What an owner UUID names: the user whose `uuid` it is, else the external OwnerRef kept for it, else None
+    (a UUID never seen: apps.campaigns.services.owner_for_uuid keeps it). A value that is no UUID is a
+    validation problem at `path`."""
     parsed = parse_uuid(value, path=path)
-    ref = OwnerRef.objects.select_related("user").filter(uuid=parsed).first()
-    if ref is None:
-        raise ValidationFailed(problems=[Problem(f"no user has the owner UUID {parsed}", path=path)])
-    return ref.user
+    user = User.objects.filter(uuid=parsed).first()
+    if user is not None:
+        return user
+    return OwnerRef.objects.select_related("user").filter(uuid=parsed).first()
 
 
 def campaign_list(*, name: str = "", status: str = "", owner: str = "") -> QuerySet[Campaign]:
@@ -54,7 +57,8 @@ def campaign_list(*, name: str = "", status: str = "", owner: str = "") -> Query
             raise ValidationFailed(problems=[Problem(f"must be one of {allowed}, not {status!r}", path="status")])
         queryset = queryset.filter(status=status)
     if owner:
-        queryset = queryset.filter(owner__owner_ref__uuid=parse_uuid(owner, path="owner"))
+        wanted = parse_uuid(owner, path="owner")
+        queryset = queryset.filter(Q(owner_ref__uuid=wanted) | Q(owner_ref__isnull=True, owner__uuid=wanted))
     return queryset.order_by("created_at", "id")
 
 
@@ -72,11 +76,12 @@ def campaign_get(*, id_or_key: str) -> Campaign:
 
 
 def scope_problems(entity_scope: str) -> list[Problem]:
-    """A non-empty scope must compile as a rule-language expression; problems name the line and column."""
+    """A non-empty scope must compile as a catalog query (`kind:service AND team:platform`) or a rule-language
+    expression (see apps.scorecards.filters.compile_scope); problems name the line and column."""
     if not entity_scope.strip():
         return []
     try:
-        compile_expression(entity_scope.strip())
+        compile_scope(entity_scope)
     except RuleSyntaxError as exc:
         return [Problem(exc.message, path="entity_scope", line=exc.line, column=exc.column)]
     return []
@@ -226,7 +231,7 @@ def _scope_key(campaign: Campaign) -> str:
 
 def _matching(entity_scope: str, entity_ids: list[int], *, now: datetime) -> set[int]:
     try:
-        query = compile_expression(entity_scope.strip())
+        query = compile_scope(entity_scope)
     except RuleSyntaxError:
         return set()  # services refuse such scopes; an old row with one matches nothing rather than everything
     facts = entity_facts_bulk(entity_ids, now=now, required=query.required_facts)
@@ -244,9 +249,9 @@ def _matching(entity_scope: str, entity_ids: list[int], *, now: datetime) -> set
 def scope_members(*, campaign: Campaign, entity_ids: list[int], now: datetime, refresh: bool = False) -> set[int]:
     """Which of `entity_ids` match the campaign's scope.
 
-    The scope is a rule-language expression run over each entity's facts in Python, about a second for
-    10,000 entities, so the answer is cached (CAMPAIGN_SCOPE_CACHE_SECONDS) and kept warm by a periodic task
-    (`refresh=True`); entities the cache has not seen yet are checked on the spot.
+    The scope is a catalog query or a rule-language expression run over each entity's facts in Python (about a
+    second for 10,000 entities with the rule language), so the answer is cached (CAMPAIGN_SCOPE_CACHE_SECONDS)
+    and kept warm by a periodic task (`refresh=True`); entities the cache has not seen yet are checked on the spot.
     """
     key = _scope_key(campaign)
     known = None if refresh else cache.get(key)
@@ -301,4 +306,34 @@ def campaign_history(*, campaign: Campaign, today: CampaignProgress, days: int =
 
 
 def campaigns_for_dashboard() -> QuerySet[Campaign]:
-    return Campaign.objects.select_related("owner").annotate(rules_total=Count("rules")).order_by("-created_at", "id")
+    return (
+        Campaign.objects.select_related("owner", "owner_ref")
+        .annotate(rules_total=Count("rules"))
+        .order_by("-created_at", "id")
+    )
+
+
+def campaign_entity_scores(*, campaign: Campaign, entity_ids: list[int]) -> list[dict]:
+    """Each in-scope entity's score on the campaign's enabled rules, counted as apps.evaluations.aggregates counts
+    (pass; fail + error; skip + exempt; no_data + not_configured; numerator and denominator in rule weights), one
+    query, ordered by tag. `entity_ids` are the in-scope entities (campaign_progress_rows)."""
+    from django.db.models import Sum
+    from django.db.models.functions import Coalesce
+
+    if not entity_ids:
+        return []
+    passed = Q(state=RuleState.PASS)
+    scored = Q(state__in=[RuleState.PASS, RuleState.FAIL, RuleState.ERROR, RuleState.NO_DATA, RuleState.NOT_CONFIGURED])
+    return list(
+        RuleResult.objects.filter(rule__campaigns=campaign, rule__enabled=True, entity_id__in=entity_ids)
+        .values("entity_id", "entity__public_id", "entity__tag", "entity__type")
+        .annotate(
+            total_pass=Count("id", filter=passed),
+            total_fail=Count("id", filter=Q(state__in=[RuleState.FAIL, RuleState.ERROR])),
+            total_skip=Count("id", filter=Q(state__in=[RuleState.SKIP, RuleState.EXEMPT])),
+            total_no_data=Count("id", filter=Q(state__in=[RuleState.NO_DATA, RuleState.NOT_CONFIGURED])),
+            numerator=Coalesce(Sum("rule__weight", filter=passed), 0),
+            denominator=Coalesce(Sum("rule__weight", filter=scored), 0),
+        )
+        .order_by("entity__tag")
+    )

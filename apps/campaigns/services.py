@@ -25,9 +25,38 @@ UNSET = _Unset()
 
 
 def owner_uuid_for(*, user: User) -> uuid.UUID:
-    """The stable UUID the Datadog-style API shows for this user, made on first use (idempotent)."""
-    ref, _ = OwnerRef.objects.get_or_create(user=user)
-    return ref.uuid
+    """The stable owner UUID the Datadog-style API shows for this user (User.uuid)."""
+    return user.uuid
+
+
+def owner_for_uuid(value: uuid.UUID) -> User | OwnerRef:
+    """The owner an `owner_id` names: the user whose UUID it is, or an external OwnerRef, kept (made once, race-safe)
+    for a UUID that names no user here, so an Admin can link it to a user later."""
+    from apps.campaigns.selectors import owner_get_by_uuid
+
+    found = owner_get_by_uuid(str(value))
+    if found is not None:
+        return found
+    ref, _ = OwnerRef.objects.get_or_create(uuid=value)
+    return ref
+
+
+@transaction.atomic
+def owner_ref_link(*, ref_id: int, user: User | None) -> OwnerRef:
+    """Link an external owner UUID to a user (or unlink it with None): its campaigns are then owned by that user,
+    while the API keeps showing the UUID as sent. Idempotent; the row is locked while campaigns follow."""
+    ref = OwnerRef.objects.select_for_update().get(pk=ref_id)
+    OwnerRef.objects.filter(pk=ref.pk).update(user=user)
+    Campaign.objects.filter(owner_ref=ref).update(owner=user, modified_at=timezone.now())
+    return OwnerRef.objects.select_related("user").get(pk=ref.pk)
+
+
+def _owner_fields(owner: User | OwnerRef | uuid.UUID) -> dict:
+    if isinstance(owner, uuid.UUID):
+        owner = owner_for_uuid(owner)
+    if isinstance(owner, OwnerRef):
+        return {"owner": owner.user, "owner_ref": owner}
+    return {"owner": owner, "owner_ref": None}
 
 
 def _check(
@@ -90,24 +119,25 @@ def _aware(value: datetime | None) -> datetime | None:
 
 @transaction.atomic
 def campaign_create(
-    *, key: str, name: str, owner: User, rule_ids: list[str], start_date: datetime | None,
+    *, key: str, name: str, owner: User | OwnerRef | uuid.UUID, rule_ids: list[str], start_date: datetime | None,
     due_date: datetime | None = None, status: str = CampaignStatus.NOT_STARTED, description: str = "",
     entity_scope: str = "", guidance: str = "",
 ) -> Campaign:  # fmt: skip
     """Create a campaign. Raises ValidationFailed (every bad field) or ApplicationError(code="conflict") for a
-    key in use. Side effect: the owner gets an owner UUID if they had none."""
+    key in use. `owner` is a user, an OwnerRef, or an owner UUID (see owner_for_uuid: one that names no user here is
+    kept as an external owner)."""
     start_date, due_date = _aware(start_date), _aware(due_date)
     rules = _check(
         key=key, name=name, status=status, start_date=start_date, due_date=due_date, rule_ids=rule_ids,
         entity_scope=entity_scope,
     )  # fmt: skip
     assert start_date is not None  # _check raised ValidationFailed otherwise
-    owner_uuid_for(user=owner)
+    entity_scope = entity_scope if entity_scope.strip() else ""  # verbatim, as the API returns it
     try:
         with transaction.atomic():
             campaign = Campaign.objects.create(
-                key=key, name=name.strip(), description=description, owner=owner, status=status,
-                start_date=start_date, due_date=due_date, entity_scope=entity_scope.strip(), guidance=guidance,
+                key=key, name=name.strip(), description=description, status=status, start_date=start_date,
+                due_date=due_date, entity_scope=entity_scope, guidance=guidance, **_owner_fields(owner),
             )  # fmt: skip
     except IntegrityError:
         # Two creates with one key at once: the loser learns it here.
@@ -118,8 +148,9 @@ def campaign_create(
 
 @transaction.atomic
 def campaign_update(
-    *, campaign: Campaign, name: str, owner: User, rule_ids: list[str], start_date: datetime | None, status: str,
-    key=UNSET, description=UNSET, due_date=UNSET, entity_scope=UNSET, guidance=UNSET,
+    *, campaign: Campaign, name: str, owner: User | OwnerRef | uuid.UUID, rule_ids: list[str],
+    start_date: datetime | None, status: str, key=UNSET, description=UNSET, due_date=UNSET, entity_scope=UNSET,
+    guidance=UNSET,
 ) -> Campaign:  # fmt: skip
     """Replace the required fields; the optional ones change only when given (UNSET keeps the stored value).
     Same errors as campaign_create; the row is locked so two updates apply one after the other."""
@@ -134,13 +165,13 @@ def campaign_update(
         key=key, name=name, status=status, start_date=start_date, due_date=due_date, rule_ids=rule_ids,
         entity_scope=entity_scope, exclude_id=current.pk,
     )  # fmt: skip
-    owner_uuid_for(user=owner)
+    entity_scope = entity_scope if entity_scope.strip() else ""  # verbatim, as the API returns it
     try:
         with transaction.atomic():
             Campaign.objects.filter(pk=current.pk).update(
-                key=key, name=name.strip(), description=description, owner=owner, status=status,
-                start_date=start_date, due_date=due_date, entity_scope=entity_scope.strip(), guidance=guidance,
-                modified_at=timezone.now(),
+                key=key, name=name.strip(), description=description, status=status, start_date=start_date,
+                due_date=due_date, entity_scope=entity_scope, guidance=guidance, modified_at=timezone.now(),
+                **_owner_fields(owner),
             )  # fmt: skip
     except IntegrityError:
         raise ApplicationError(f"a campaign with the key {key!r} already exists", code="conflict") from None

@@ -38,7 +38,7 @@ class CampaignDetailView(ReadAccessMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        campaign = Campaign.objects.select_related("owner").filter(key=kwargs["key"]).first()
+        campaign = Campaign.objects.select_related("owner", "owner_ref").filter(key=kwargs["key"]).first()
         if campaign is None:
             raise Http404("No such campaign.")
         rules = list(campaign.rules.select_related("scorecard", "level").order_by("scorecard__name", "position"))

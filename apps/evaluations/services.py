@@ -434,3 +434,12 @@ def outcomes_push(*, results: Sequence[OutcomeInput]) -> OutcomesPushResult:
     return OutcomesPushResult(
         outcomes=stored, total_received=len(results), total_updated=len(changed), entities_created=created
     )
+
+
+def results_follow_rule(*, rule_id: int, from_scorecard_id: int, to_scorecard_id: int) -> int:
+    """Listener of apps.core.rule_moves: a moved rule's stored results name its new scorecard at once (the
+    re-score that the move announces then refreshes or removes them). Pushed outcomes name only the rule, so
+    they follow by themselves. Runs in the mover's transaction; idempotent. Returns how many moved."""
+    return RuleResult.objects.filter(rule_id=rule_id, scorecard_id=from_scorecard_id).update(
+        scorecard_id=to_scorecard_id
+    )

@@ -243,3 +243,12 @@ def exemptions_expire(*, now: datetime | None = None) -> list[int]:
         )
         _after_commit(exemption, ExemptionStatus.EXPIRED)
     return [e.pk for e in due]
+
+
+def exemptions_follow_rule(*, rule_id: int, from_scorecard_id: int, to_scorecard_id: int) -> int:
+    """Listener of apps.core.rule_moves: a moved rule's exemptions (every status, history included) now name
+    its new scorecard, so the approved ones keep exempting it there. Runs in the mover's transaction;
+    idempotent. Returns how many moved."""
+    return Exemption.objects.filter(rule_id=rule_id, scorecard_id=from_scorecard_id).update(
+        scorecard_id=to_scorecard_id
+    )

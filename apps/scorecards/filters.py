@@ -1,10 +1,22 @@
-"""Filters decide which entities a scorecard or a rule applies to (types, groups, a query)."""
+"""Filters decide which entities a scorecard or a rule applies to (types, groups, a query).
+
+A filter's `query` (and a campaign's scope) is Datadog's catalog query syntax or a rule-language expression;
+`compile_scope` tells them apart (a query that parses as the catalog syntax is one).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
-from apps.scorecards.language import CompiledExpression, EntityFacts, RuleSyntaxError, compile_expression
+from apps.scorecards.catalog_query import (
+    MAX_DEPTH,
+    MAX_LENGTH,
+    CatalogQuerySyntaxError,
+    compile_catalog_query,
+    looks_like_catalog_query,
+)
+from apps.scorecards.language import EntityFacts, RuleSyntaxError, compile_expression
 
 # Cortex's filter keys (as its exported descriptors carry them): `kind` says which shape the filter has
 # (only GENERIC, the types/groups/query shape, is known), `category` is the legacy entity category.
@@ -15,13 +27,66 @@ FILTER_CATEGORIES: dict[str, str | None] = {"SERVICE": "service", "DOMAIN": "dom
 _CATEGORY_TYPES = frozenset(t for t in FILTER_CATEGORIES.values() if t)
 
 
+class Scope(Protocol):
+    """A compiled filter query or campaign scope: a catalog query or a rule-language expression."""
+
+    source: str
+    required_facts: frozenset[tuple[str, str]]
+
+    def check(self, ctx: EntityFacts) -> bool: ...
+
+
+def _bracket_depth_error(source: str) -> RuleSyntaxError | None:
+    """Rule-language brackets nested deeper than MAX_DEPTH (outside strings), where a deeper tree would only
+    exhaust the compiler's stack."""
+    depth, quote, index = 0, "", 0
+    while index < len(source):
+        char = source[index]
+        if quote:
+            if char == "\\":
+                index += 1
+            elif char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char in "([{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = source.count("\n", 0, index) + 1
+                column = index - (source.rfind("\n", 0, index) + 1) + 1
+                return RuleSyntaxError(f"the query nests deeper than {MAX_DEPTH} levels", line, column)
+        elif char in ")]}":
+            depth -= 1
+        index += 1
+    return None
+
+
+def compile_scope(source: str) -> Scope:
+    """A filter query or a campaign scope, in either language. A query that parses as Datadog's catalog query
+    syntax (`kind:service AND team:platform`) is one; otherwise it must be a rule-language expression. When
+    neither parses, the error is the catalog parser's if the query starts like one (`key:`), else the rule
+    language's. Both are bounded (MAX_LENGTH characters, MAX_DEPTH levels). Raises RuleSyntaxError, whose
+    line and column count in `source` as given (leading spaces included)."""
+    try:
+        return compile_catalog_query(source)
+    except CatalogQuerySyntaxError:
+        if looks_like_catalog_query(source) or len(source) > MAX_LENGTH:
+            raise
+    if (deep := _bracket_depth_error(source)) is not None:
+        raise deep
+    try:
+        return compile_expression(source)
+    except RecursionError:
+        raise RuleSyntaxError(f"the query nests deeper than {MAX_DEPTH} levels", 1, 1) from None
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledFilter:
     types_include: frozenset[str] = frozenset()
     types_exclude: frozenset[str] = frozenset()
     groups_include: frozenset[str] = frozenset()
     groups_exclude: frozenset[str] = frozenset()
-    query: CompiledExpression | None = None
+    query: Scope | None = None
     category: str | None = None  # a FILTER_CATEGORIES key
 
     @property
@@ -72,7 +137,7 @@ def compile_filter(data: dict | None) -> CompiledFilter:
         types_exclude=frozenset(types.get("exclude") or ()),
         groups_include=frozenset(groups.get("include") or ()),
         groups_exclude=frozenset(groups.get("exclude") or ()),
-        query=compile_expression(query) if query else None,
+        query=compile_scope(query) if query else None,
         category=str(data["category"]).upper() if data.get("category") else None,
     )
 
@@ -101,10 +166,10 @@ def filter_problems(data) -> list[str]:
     query = data.get("query")
     if query is not None:
         if not isinstance(query, str):
-            problems.append("query must be a rule-language expression")
+            problems.append("query must be a catalog query or a rule-language expression")
         elif query.strip():
             try:
-                compile_expression(query.strip())
+                compile_scope(query)
             except RuleSyntaxError as exc:
                 problems.append(f"query: {exc}")
     return problems

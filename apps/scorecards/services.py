@@ -11,6 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.core.errors import ApplicationError, NotFoundError, Problem, ValidationFailed
+from apps.core.rule_moves import rule_moved
 from apps.core.score_inputs import score_inputs_changed
 from apps.scorecards.descriptors import ScorecardSpec, parse_scorecard_descriptor
 from apps.scorecards.models import Level, Rule, Scorecard
@@ -348,16 +349,19 @@ def _with_scope_query(current: dict | None, scope_query: str) -> dict:
     """The rule filter with its query replaced; types and groups set by a descriptor are kept."""
     result = {k: v for k, v in (current or {}).items() if k != "query"}
     if scope_query.strip():
-        result["query"] = scope_query.strip()
+        result["query"] = scope_query  # verbatim: the API returns what the client sent
     return result
 
 
 def _check_scope_query(scope_query: str) -> None:
-    from apps.scorecards.filters import filter_problems
+    from apps.scorecards.filters import compile_scope
+    from apps.scorecards.language import RuleSyntaxError
 
-    problems = filter_problems({"query": scope_query}) if scope_query.strip() else []
-    if problems:
-        raise ApplicationError(f"scope_query: {'; '.join(problems)}")
+    if scope_query.strip():
+        try:
+            compile_scope(scope_query)
+        except RuleSyntaxError as exc:
+            raise ApplicationError(f"scope_query: {exc}") from None
 
 
 def _duplicate_title(title: str, scorecard: Scorecard) -> ApplicationError:
@@ -433,22 +437,32 @@ def rule_update(
     """Replace a rule's Datadog attributes (PUT semantics: omitted ones take their defaults).
 
     The expression, weight, failure message and the filter's types/groups are not Datadog
-    attributes and are kept. A rule cannot move to another scorecard (its results, outcomes and
-    exemptions belong to this one): a different `scorecard_name` is refused. The row is locked
-    (select_for_update) for the read and write.
+    attributes and are kept. Another `scorecard_name` moves the rule to that scorecard (created with
+    a Bronze/Silver/Gold ladder when none has the name), at its end, on the level of the same rank; a
+    name or id already used there is a conflict (409). Its pushed outcomes follow it (they name only
+    the rule), and `rule_moved` has its stored results and exemptions follow too; both scorecards are
+    re-scored. The rule and the target scorecard are locked (select_for_update) for the read and write.
     """
     identifier = _parse_rule_identifier(rule_id)
     # A bare rule id: resolved when one scorecard has it, 409 when several do (AmbiguousRuleError).
     rule = rule_by_identifier(identifier, queryset=Rule.objects.select_for_update()) if identifier else None
     if rule is None:
         raise NotFoundError(f"rule not found: {rule_id}")
-    scorecard = rule.scorecard
-    if scorecard_name is not None and scorecard_name != scorecard.name:
-        raise ApplicationError(
-            f"scorecard_name: rule {rule_id} belongs to scorecard {scorecard.name!r} and cannot move to "
-            f"{scorecard_name!r}; create a new rule there instead"
-        )
     _check_scope_query(scope_query)
+    source = rule.scorecard
+    scorecard = source
+    moves: dict = {}
+    if scorecard_name is not None and scorecard_name != source.name:
+        scorecard, _ = scorecard_get_or_create_by_name(name=scorecard_name)
+        scorecard = Scorecard.objects.select_for_update().get(pk=scorecard.pk)
+        if Rule.objects.filter(scorecard=scorecard, identifier=rule.identifier).exists():
+            raise ApplicationError(
+                f"scorecard_name: scorecard {scorecard.name!r} already has a rule with the id {rule.identifier}",
+                code="conflict",
+            )
+        last = Rule.objects.filter(scorecard=scorecard).order_by("-position").values_list("position", flat=True)
+        top = last.first()
+        moves = {"scorecard": scorecard, "position": (top + 1) if top is not None else 0}
     rank = DATADOG_DEFAULT_LEVEL if level is None else level
     level_obj = _level_of_rank(scorecard, rank)
     if Rule.objects.filter(scorecard=scorecard, title=name).exclude(pk=rule.pk).exists():
@@ -463,10 +477,17 @@ def rule_update(
                 owner=owner,
                 filter=_with_scope_query(rule.filter, scope_query),
                 updated_at=timezone.now(),
+                **moves,
             )
     except IntegrityError:
         raise _duplicate_title(name, scorecard) from None
-    scorecard_definition_changed(scorecard_id=scorecard.pk, why=f"rule {rule.identifier} updated")
+    if moves:
+        rule_moved(rule_id=rule.pk, from_scorecard_id=source.pk, to_scorecard_id=scorecard.pk)
+        why = f"rule {rule.identifier} moved from {source.tag} to {scorecard.tag}"
+        scorecard_definition_changed(scorecard_id=source.pk, why=why)
+        scorecard_definition_changed(scorecard_id=scorecard.pk, why=why)
+    else:
+        scorecard_definition_changed(scorecard_id=scorecard.pk, why=f"rule {rule.identifier} updated")
     return Rule.objects.select_related("scorecard", "level").get(pk=rule.pk)
 
 

@@ -1,3 +1,4 @@
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -8,6 +9,7 @@ from apps.campaigns.services import (
     campaign_delete,
     campaign_snapshot_record,
     campaign_update,
+    owner_ref_link,
     owner_uuid_for,
 )
 from apps.core.errors import ApplicationError, ValidationFailed
@@ -26,14 +28,37 @@ def make(world, owner, **changes):
     return campaign_create(**fields)
 
 
-def test_create_stores_every_field_and_gives_the_owner_a_uuid(world, owner):
+def test_create_stores_every_field_and_names_the_owner_by_their_uuid(world, owner):
     campaign = make(world, owner, rule_ids=[str(world.r1.identifier), str(world.r3.identifier)])
     assert (campaign.key, campaign.name, campaign.status, campaign.owner) == ("q1-security", "Q1 Security",
                                                                              "in_progress", owner)  # fmt: skip
     assert (campaign.start_date, campaign.due_date) == (START, DUE)
     assert set(campaign.rules.all()) == {world.r1, world.r3}
-    assert campaign.owner.owner_ref.uuid == OwnerRef.objects.get(user=owner).uuid
-    assert owner_uuid_for(user=owner) == campaign.owner.owner_ref.uuid  # stable
+    assert campaign.owner_uuid == owner.uuid == owner_uuid_for(user=owner)
+    assert campaign.owner_ref is None and not OwnerRef.objects.exists()
+
+
+def test_an_owner_uuid_that_names_no_user_is_kept_until_an_admin_links_it(world, owner):
+    external = uuid.UUID("550e8400-e29b-41d4-a716-446655440000")
+    first = make(world, external)
+    second = make(world, external, key="q2-security")
+    assert first.owner is None and first.owner_uuid == external == second.owner_uuid
+    ref = OwnerRef.objects.get()  # one row per UUID
+    assert (ref.uuid, ref.user, str(ref)) == (external, None, f"unlinked owner {external}")
+    assert first.owner_label == f"unlinked owner {external}"
+    linked = owner_ref_link(ref_id=ref.pk, user=owner)
+    assert linked.user == owner
+    assert set(Campaign.objects.values_list("owner", flat=True)) == {owner.pk}
+    # The API keeps showing the UUID the script sent; a user's own UUID names the user, not a new external owner.
+    assert Campaign.objects.for_api().get(pk=first.pk).owner_uuid == external
+    third = make(world, owner.uuid, key="q3-security")
+    assert third.owner == owner and third.owner_ref is None and OwnerRef.objects.count() == 1
+
+
+def test_a_refused_create_keeps_no_external_owner(world):
+    with pytest.raises(ValidationFailed):
+        make(world, uuid.uuid4(), name=" ")
+    assert not OwnerRef.objects.exists()
 
 
 def test_create_reports_every_bad_field_by_name(world, owner):

@@ -1,4 +1,5 @@
-"""What every Datadog-style view shares: DD keys or Bearer, permissions, throttling, JSON:API errors, paging."""
+"""What every Datadog-style view shares: DD keys or Bearer, permissions, throttling with Datadog's rate-limit headers,
+errors in the shape the seed gives each operation, paging."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.authentication import BearerApiKeyAuthentication
 from apps.api.datadog.authentication import DatadogKeyAuthentication
-from apps.api.datadog.errors import datadog_exception_handler
+from apps.api.datadog.errors import STRINGS, ErrorShape, datadog_exception_handler
 from apps.api.params import query_int
 from apps.api.permissions import RequiresPermission
 from apps.api.throttling import ApiKeyRateThrottle
@@ -39,9 +40,20 @@ class DatadogView(APIView):
     renderer_classes = [JSONRenderer, JsonApiRenderer]
     parser_classes = [JSONParser, JsonApiParser]
     required_permissions: dict[str, str] = {}
+    # The shape seed 003 gives this operation's errors (apps.api.datadog.errors); 429s are always strings.
+    error_shape: ErrorShape = STRINGS
 
     def get_exception_handler(self):
         return datadog_exception_handler
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        # Datadog's rate-limit headers on every answer the limit counted, 429s included: its SDK's retry
+        # (enable_retry) sleeps X-RateLimit-Reset seconds before trying again.
+        state = getattr(request, "rate_limit", None)
+        if state is not None:
+            for name, value in state.headers().items():
+                response[name] = value
+        return super().finalize_response(request, response, *args, **kwargs)
 
 
 @dataclass(frozen=True)

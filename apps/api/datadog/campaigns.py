@@ -1,15 +1,20 @@
 """Datadog v2 campaign operations (API_CONTRACT §3, seed 003): `/api/v2/scorecard/campaigns[/{id or key}]`.
 
 Thin: parse the JSON:API document, call apps.campaigns services/selectors, shape the answer. Decisions:
-- `owner_id` / `owner` is the owner's UUID from apps.campaigns.models.OwnerRef (accounts.User has no UUID).
+- `owner_id` / `owner` is an owner UUID: a user's `uuid` (shown on their profile page), or any other UUID (a
+  Datadog user's, as a migration script sends it), kept as an external owner an Admin links to a user later.
 - A key already in use answers 409; every bad attribute answers 400 with a pointer `/data/attributes/<name>`.
 - PUT replaces the required attributes; optional ones it leaves out keep their stored value.
-- GET one: `include=rules` adds `relationships.rules` and `included` rule resources; `include_meta=true` adds
-  top-level `meta{rule_count, entity_count, entities_passing, progress}`. Other `include` values answer 400.
+- GET one: `include=rules` adds `relationships.rules` and `included` rule resources; `include=scores` (seed 003's
+  example) adds `relationships.scores` and `included` score resources, one per in-scope entity, shaped as seed
+  002's by-entity scores over the campaign's rules; `include_meta=true` adds top-level
+  `meta{rule_count, entity_count, entities_passing, progress}`. Other `include` values answer 400.
 - List: `page[limit]` 1..100 (default 10), `page[offset]` >= 0; past the end `data` is empty.
 """
 
 from __future__ import annotations
+
+import uuid
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -17,23 +22,28 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
 from apps.api.datadog.base import DatadogView, OffsetPage
+from apps.api.datadog.errors import OBJECTS
 from apps.api.params import iso, query_bool
-from apps.campaigns.models import Campaign, CampaignStatus, OwnerRef
-from apps.campaigns.selectors import campaign_get, campaign_list, campaign_progress, owner_get_by_uuid
-from apps.campaigns.services import UNSET, campaign_create, campaign_delete, campaign_update, owner_uuid_for
+from apps.campaigns.models import Campaign, CampaignStatus
+from apps.campaigns.selectors import (
+    campaign_entity_scores,
+    campaign_get,
+    campaign_list,
+    campaign_progress,
+    campaign_progress_rows,
+    parse_uuid,
+)
+from apps.campaigns.services import UNSET, campaign_create, campaign_delete, campaign_update
 from apps.core.errors import Problem, ValidationFailed
 
 TAG = ["Datadog v2"]
 LIST_DEFAULT, LIST_MAX = 10, 100
-INCLUDES = {"rules"}
+INCLUDES = {"rules", "scores"}
 
 
 def _owner_uuid(campaign: Campaign) -> str:
-    try:
-        return str(campaign.owner.owner_ref.uuid)
-    except OwnerRef.DoesNotExist:  # what owner.owner_ref raises (as RelatedObjectDoesNotExist) when missing
-        # Only for rows made outside the services (fixtures, shell): give the owner a UUID now.
-        return str(owner_uuid_for(user=campaign.owner))
+    value = campaign.owner_uuid
+    return str(value) if value is not None else ""
 
 
 def campaign_resource(campaign: Campaign) -> dict:
@@ -53,6 +63,30 @@ def campaign_resource(campaign: Campaign) -> dict:
             "created_at": iso(campaign.created_at),
             "modified_at": iso(campaign.modified_at),
         },
+    }
+
+
+def _score_resource(row: dict) -> dict:
+    """One entity's score over the campaign's rules, as seed 002's by-entity score resource."""
+    denominator = row["denominator"]
+    relationships = {"entity": {"data": {"id": row["entity__public_id"], "type": "entity"}}}
+    if row["entity__type"] == "service":
+        relationships["service"] = {"data": {"id": row["entity__tag"], "type": "service"}}
+    return {
+        "id": row["entity__public_id"],
+        "type": "score",
+        "attributes": {
+            "aggregation": "by-entity",
+            "score": row["numerator"] / denominator if denominator else 0.0,
+            "numerator": row["numerator"],
+            "denominator": denominator,
+            "total_entities": 1,
+            "total_pass": row["total_pass"],
+            "total_fail": row["total_fail"],
+            "total_skip": row["total_skip"],
+            "total_no_data": row["total_no_data"],
+        },
+        "relationships": relationships,
     }
 
 
@@ -79,7 +113,7 @@ class CampaignAttributesInput(serializers.Serializer):
     due_date = DateTimeOnly(required=False, allow_null=True)
     status = serializers.CharField(required=False)
     description = serializers.CharField(required=False, allow_blank=True, allow_null=True, trim_whitespace=False)
-    entity_scope = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+    entity_scope = serializers.CharField(required=False, allow_blank=True, allow_null=True, trim_whitespace=False)
     guidance = serializers.CharField(required=False, allow_blank=True, allow_null=True, trim_whitespace=False)
 
 
@@ -127,9 +161,9 @@ def _under_attributes(exc: ValidationFailed) -> ValidationFailed:
     )
 
 
-def _owner(value: str):
+def _owner(value: str) -> uuid.UUID:
     try:
-        return owner_get_by_uuid(value, path="owner_id")
+        return parse_uuid(value, path="owner_id")
     except ValidationFailed as exc:
         raise _under_attributes(exc) from None
 
@@ -142,6 +176,7 @@ def _text(value) -> str:
 
 
 class CampaignListView(DatadogView):
+    error_shape = OBJECTS  # seed 003: JSON:API error objects (its 429 stays a list of strings)
     required_permissions = {"GET": "campaigns.view_campaign", "POST": "campaigns.add_campaign"}
 
     @extend_schema(
@@ -198,6 +233,7 @@ class CampaignListView(DatadogView):
 
 
 class CampaignDetailView(DatadogView):
+    error_shape = OBJECTS  # seed 003: JSON:API error objects (its 429 stays a list of strings)
     required_permissions = {
         "GET": "campaigns.view_campaign",
         "PUT": "campaigns.change_campaign",
@@ -221,11 +257,14 @@ class CampaignDetailView(DatadogView):
         body: dict = {"data": campaign_resource(campaign)}
         if "rules" in includes or include_meta:
             rules = list(campaign.rules.select_related("scorecard", "level").order_by("scorecard__name", "position"))
+        if includes:
+            body["data"]["relationships"] = {}
+            body["included"] = []
         if "rules" in includes:
-            body["data"]["relationships"] = {
-                "rules": {"data": [{"id": str(r.identifier), "type": "rule"} for r in rules]}
+            body["data"]["relationships"]["rules"] = {
+                "data": [{"id": str(r.identifier), "type": "rule"} for r in rules]
             }
-            body["included"] = [
+            body["included"] += [
                 {
                     "id": str(r.identifier),
                     "type": "rule",
@@ -233,6 +272,11 @@ class CampaignDetailView(DatadogView):
                 }
                 for r in rules
             ]
+        if "scores" in includes:
+            in_scope = [row[0] for row in campaign_progress_rows(campaign=campaign)]
+            scores = [_score_resource(row) for row in campaign_entity_scores(campaign=campaign, entity_ids=in_scope)]
+            body["data"]["relationships"]["scores"] = {"data": [{"id": s["id"], "type": "score"} for s in scores]}
+            body["included"] += scores
         if include_meta:
             progress = campaign_progress(campaign=campaign)
             body["meta"] = {

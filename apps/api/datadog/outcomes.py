@@ -126,11 +126,11 @@ def outcomes_input(request, document_class, item_class) -> list[OutcomeInput]:
 
 
 def outcomes_exception_handler(exc, context):
-    """The shared JSON:API handler, with the real server's title for an unknown rule id."""
+    """The shared handler (errors as a list of strings, seed 003), with the real server's words in front for an
+    unknown rule id: `Invalid rule_id: ...`."""
     response = datadog_exception_handler(exc, context)
     if isinstance(exc, UnknownRuleError):
-        for error in response.data["errors"]:
-            error["title"] = "Invalid rule_id"
+        response.data["errors"] = [f"Invalid rule_id: {error}" for error in response.data["errors"]]
     return response
 
 

@@ -2,7 +2,10 @@
 
 Rules made here have no expression (`custom: true`): their state comes from pushed outcomes. A new
 `scorecard_name` creates that scorecard with a Bronze/Silver/Gold ladder; `level` 1/2/3 is the ladder
-rank (3 when omitted). A duplicate rule name in a scorecard answers 409. See API_CONTRACT §3, §4.
+rank (3 when omitted). A duplicate rule name in a scorecard answers 409. A PUT with another
+`scorecard_name` moves the rule there (apps.scorecards.services.rule_update). `scope_query` is Datadog's
+catalog query syntax or a rule-language expression, kept verbatim. Errors are a list of strings (seed 003).
+See API_CONTRACT §3, §4.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from apps.api.datadog.scorecards import (
     sparse_fields,
 )
 from apps.api.params import iso, query_bool, query_list
-from apps.scorecards.filters import filter_problems
+from apps.scorecards.filters import compile_scope
+from apps.scorecards.language import RuleSyntaxError
 from apps.scorecards.models import Rule
 from apps.scorecards.selectors import rule_list
 from apps.scorecards.services import rule_create_custom, rule_delete, rule_update
@@ -60,7 +64,9 @@ class RuleAttributesInput(serializers.Serializer):
     description = serializers.CharField(
         required=False, allow_blank=True, allow_null=True, default="", trim_whitespace=False
     )
-    scope_query = serializers.CharField(required=False, allow_blank=True, allow_null=True, default="")
+    scope_query = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, default="", trim_whitespace=False
+    )
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
@@ -77,9 +83,13 @@ class RuleAttributesInput(serializers.Serializer):
         return super().to_internal_value(data)
 
     def validate_scope_query(self, value):
-        problems = filter_problems({"query": value}) if value and value.strip() else []
-        if problems:
-            raise serializers.ValidationError("; ".join(problems))
+        # Datadog's catalog query syntax (`kind:service AND team:platform`) or, as before, a rule-language
+        # expression; stored and returned verbatim (apps.scorecards.filters.compile_scope).
+        if value and value.strip():
+            try:
+                compile_scope(value)
+            except RuleSyntaxError as exc:
+                raise serializers.ValidationError(str(exc)) from None
         return value or ""
 
     def validate(self, attrs):

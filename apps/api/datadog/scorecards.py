@@ -14,6 +14,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 
 from apps.api.datadog.base import DatadogView, OffsetPage
+from apps.api.datadog.errors import OBJECTS
 from apps.api.params import iso, query_list
 from apps.scorecards.models import Scorecard
 from apps.scorecards.selectors import scorecard_list
@@ -96,6 +97,7 @@ def scorecard_resource(scorecard: Scorecard, fields: tuple[str, ...] | None = No
 
 
 class ScorecardListView(DatadogView):
+    error_shape = OBJECTS  # seed 003: JSON:API error objects (its 429 stays a list of strings)
     required_permissions = {"GET": VIEW_SCORECARDS}
 
     @extend_schema(

@@ -1,5 +1,5 @@
-"""What every v2 operation shares: DD keys or Bearer (403 for bad credentials, as Datadog), JSON:API errors
-for every failure, JSON:API's media type accepted, rate limiting per key."""
+"""What every v2 operation shares: DD keys or Bearer (403 for bad credentials, as Datadog), errors in the shape seed
+003 gives each operation, JSON:API's media type accepted, rate limiting per key with Datadog's headers."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from apps.scorecards.models import Rule
 pytestmark = pytest.mark.django_db
 
 RULES = "/api/v2/scorecard/rules"
+CAMPAIGNS = "/api/v2/scorecard/campaigns"
 NEW_RULE = {"data": {"type": "rule", "attributes": {"name": "Has runbook", "scorecard_name": "Ops"}}}
 
 
@@ -38,6 +39,15 @@ def client(api_key: str | None = None, app_key: str | None = None, bearer: str |
     return c
 
 
+def assert_error(response, status: int, detail_part: str = "") -> str:
+    """Seed 003's error body for the rules operations: `{"errors": ["..."]}`, a list of strings."""
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/json")
+    (error,) = response.json()["errors"]
+    assert isinstance(error, str) and detail_part in error
+    return error
+
+
 def assert_jsonapi_error(response, status: int, detail_part: str = "") -> dict:
     assert response.status_code == status, response.content
     assert response["Content-Type"].startswith("application/json")
@@ -54,7 +64,7 @@ def test_the_application_key_decides_who_acts(viewer, editor):
     assert created.status_code == 201, created.content
     # ... and the other way round as the Viewer, who may not write.
     refused = client(api_key=editor.key, app_key=viewer.key).post(RULES, NEW_RULE, format="json")
-    assert_jsonapi_error(refused, 403, "scorecards.change_scorecard")
+    assert_error(refused, 403, "scorecards.change_scorecard")
     assert Rule.objects.count() == 1
 
 
@@ -72,8 +82,7 @@ def test_the_application_key_decides_who_acts(viewer, editor):
 def test_bad_or_missing_credentials_answer_403_never_401(viewer, headers, detail):
     filled = {name: viewer.key if value == "KEY" else value for name, value in headers.items()}
     response = client(**filled).get(RULES)
-    error = assert_jsonapi_error(response, 403, detail)
-    assert error["title"] == "Forbidden"
+    assert_error(response, 403, detail)
     assert "WWW-Authenticate" not in response
 
 
@@ -81,8 +90,8 @@ def test_a_revoked_key_is_refused_in_either_header(viewer, editor):
     from apps.accounts.models import ApiKey
 
     api_key_revoke(key_id=ApiKey.objects.get(user=viewer.user).pk, by=viewer.user)
-    assert_jsonapi_error(client(api_key=viewer.key, app_key=editor.key).get(RULES), 403, "DD-API-KEY")
-    assert_jsonapi_error(client(api_key=editor.key, app_key=viewer.key).get(RULES), 403, "DD-APPLICATION-KEY")
+    assert_error(client(api_key=viewer.key, app_key=editor.key).get(RULES), 403, "DD-API-KEY")
+    assert_error(client(api_key=editor.key, app_key=viewer.key).get(RULES), 403, "DD-APPLICATION-KEY")
 
 
 def test_a_bearer_key_alone_works(viewer, editor):
@@ -105,14 +114,14 @@ def test_jsonapi_media_type_is_accepted_in_and_out(editor):
     assert response.json()["data"]["attributes"]["name"] == "Has runbook"
 
 
-def test_an_unsupported_body_type_is_a_jsonapi_415(editor):
+def test_an_unsupported_body_type_is_a_415(editor):
     response = client(editor.key, editor.key).post(RULES, data="name=x", content_type="text/plain")
-    assert_jsonapi_error(response, 415, "text/plain")
+    assert_error(response, 415, "text/plain")
 
 
-def test_malformed_json_is_a_jsonapi_400(editor):
+def test_malformed_json_is_a_400(editor):
     response = client(editor.key, editor.key).post(RULES, data="{not json", content_type="application/json")
-    assert_jsonapi_error(response, 400, "JSON parse error")
+    assert_error(response, 400, "JSON parse error")
 
 
 @pytest.mark.parametrize("path", ["/api/v2/scorecard/nowhere", "/api/v2/scorecard/rules/", "/api/v2/other"])
@@ -126,7 +135,32 @@ def test_the_rate_limit_answers_429_with_retry_after_per_key(settings, viewer, e
     for _ in range(2):
         assert client(viewer.key, viewer.key).get(RULES).status_code == 200
     limited = client(viewer.key, viewer.key).get(RULES)
-    assert_jsonapi_error(limited, 429, "throttled")
+    assert_error(limited, 429, "throttled")
     assert 1 <= int(limited["Retry-After"]) <= 60
     # Another key has its own allowance.
     assert client(editor.key, editor.key).get(RULES).status_code == 200
+    assert limited["X-RateLimit-Limit"] == "2"
+    assert limited["X-RateLimit-Period"] == "60"
+    assert limited["X-RateLimit-Remaining"] == "0"
+    assert 1 <= int(limited["X-RateLimit-Reset"]) <= 60
+    assert limited["X-RateLimit-Name"] == "api"
+
+
+def test_every_counted_answer_carries_the_rate_limit_headers(settings, viewer):
+    settings.API_RATE_LIMIT = "5/minute"
+    first = client(viewer.key, viewer.key).get(RULES)
+    assert first.status_code == 200
+    assert (first["X-RateLimit-Limit"], first["X-RateLimit-Remaining"]) == ("5", "4")
+    assert client(viewer.key, viewer.key).get(RULES)["X-RateLimit-Remaining"] == "3"
+
+
+def test_a_429_is_a_list_of_strings_even_where_other_errors_are_objects(settings, viewer):
+    # Seed 003: campaigns answer 400/403/404 with JSON:API error objects, but their 429 with strings.
+    settings.API_RATE_LIMIT = "1/minute"
+    assert client(viewer.key, viewer.key).get(CAMPAIGNS).status_code == 200
+    limited = client(viewer.key, viewer.key).get(CAMPAIGNS)
+    assert_error(limited, 429, "throttled")
+    assert "X-RateLimit-Reset" in limited and "Retry-After" in limited
+    missing = client(viewer.key, viewer.key)
+    settings.API_RATE_LIMIT = ""
+    assert_jsonapi_error(missing.get(CAMPAIGNS + "/nope"), 404, "campaign not found")

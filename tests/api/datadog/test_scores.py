@@ -212,7 +212,7 @@ def test_bad_parameters_are_400(world, viewer, bearer, aggregation, params):
     response = bearer(viewer).get(URL + aggregation, params)
     assert response.status_code == 400
     (error,) = response.json()["errors"]
-    assert error["status"] == "400" and error["detail"]
+    assert isinstance(error, str) and error
 
 
 def test_needs_credentials_and_the_view_permission(world, key_for, bearer):
