@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TypedDict
 
+from django import forms
 from django.contrib import admin
 from django.db import models
 from django.db.models import Prefetch, QuerySet
@@ -20,6 +21,7 @@ from apps.catalog.models import (
     EntityRelationship,
     OwnerKind,
     RelationshipType,
+    normalise_tag,
 )
 from apps.core.score_inputs import score_inputs_changed
 
@@ -30,8 +32,27 @@ if TYPE_CHECKING:
         team_owners: list[EntityOwner]
 
 
+class TagsNormalisedForm(forms.ModelForm):
+    """Entity tags typed in the admin are stored in `normalise_tag`'s form, as from every other entry, before
+    the uniqueness and constraint checks run: `Payments-API` edits or names the entity `payments-api`."""
+
+    tag_fields: tuple[str, ...] = ()
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in self.tag_fields:
+            if isinstance(cleaned.get(name), str):
+                cleaned[name] = normalise_tag(cleaned[name])
+        return cleaned
+
+
+def tags_normalised(*fields: str) -> type[TagsNormalisedForm]:
+    return type("TagsNormalisedForm", (TagsNormalisedForm,), {"tag_fields": fields})
+
+
 class EntityOwnerInline(admin.TabularInline):
     model = EntityOwner
+    form = tags_normalised("name")
     fk_name = "entity"  # EntityOwner also points at Entity through `team`
     fields = ("kind", "name", "team", "email", "description")
     autocomplete_fields = ("team",)
@@ -40,6 +61,7 @@ class EntityOwnerInline(admin.TabularInline):
 
 class EntityParentInline(admin.TabularInline):
     model = EntityParent
+    form = tags_normalised("tag")
     fk_name = "entity"  # and `parent` is the other foreign key to Entity
     fields = ("tag", "parent")
     autocomplete_fields = ("parent",)
@@ -74,6 +96,7 @@ class EntityPackageInline(admin.TabularInline):
 
 @admin.register(Entity)
 class EntityAdmin(admin.ModelAdmin):
+    form = tags_normalised("tag")
     list_display = ("tag", "name", "type", "groups_list", "owner_teams", "archived", "updated_at")
     list_filter = ("type", "archived")
     search_fields = ("tag", "name", "description")
@@ -133,6 +156,7 @@ class EntityPartAdmin(admin.ModelAdmin):
 
 @admin.register(EntityOwner)
 class EntityOwnerAdmin(EntityPartAdmin):
+    form = tags_normalised("name")
     list_display = ("entity", "kind", "name", "team", "email")
     list_filter = ("kind",)
     list_select_related = ("entity", "team")
@@ -142,6 +166,7 @@ class EntityOwnerAdmin(EntityPartAdmin):
 
 @admin.register(EntityParent)
 class EntityParentAdmin(EntityPartAdmin):
+    form = tags_normalised("tag")
     list_display = ("entity", "tag", "parent")
     list_select_related = ("entity", "parent")
     search_fields = ("entity__tag", "tag")
@@ -207,6 +232,7 @@ class _EndsAnnounced(admin.ModelAdmin):
 
 @admin.register(EntityDependency)
 class EntityDependencyAdmin(_EndsAnnounced):
+    form = tags_normalised("callee_tag")
     ends = ("caller", "callee")
     list_display = ("caller", "callee_tag", "callee", "method", "path", "source", "updated_at")
     list_filter = ("source", "method")
@@ -239,6 +265,7 @@ class RelationshipTypeAdmin(admin.ModelAdmin):
 
 @admin.register(EntityRelationship)
 class EntityRelationshipAdmin(_EndsAnnounced):
+    form = tags_normalised("source_tag", "destination_tag")
     ends = ("source_entity", "destination_entity")
     list_display = ("type", "source_tag", "destination_tag", "origin", "declared_by", "created_at")
     list_filter = ("type", "origin")

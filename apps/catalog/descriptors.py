@@ -1,6 +1,7 @@
 """Catalog descriptors: OpenAPI-style YAML with x-cortex-* fields (DESIGN §3), parsed into an EntitySpec.
 
-Parsing only validates and normalises; nothing here touches the database.
+Parsing only validates and normalises; nothing here touches the database. Every entity tag a descriptor
+holds (its own, owner teams, parents, dependencies, relationship ends) comes out in `normalise_tag`'s form.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from apps.catalog.models import (
     METADATA_MAX_BYTES,
     TAG_PATTERN,
     TYPE_PATTERN,
+    normalise_tag,
 )
 from apps.core.validation import Checker
 from apps.core.yamlio import line_of, load_yaml, plain
@@ -129,6 +131,7 @@ def parse_entity_descriptor(text: str, *, source: str = "", base_dir: Path | Non
             f"{p}.x-cortex-tag",
             line_of(info, "x-cortex-tag"),
         )
+    tag = normalise_tag(tag) if tag else tag
     title = check.field(info, "title", (str,), p, required=True)
     entity_type = check.field(info, "x-cortex-type", (str,), p, default="service")
     if entity_type and not _TYPE_RE.match(entity_type):
@@ -148,7 +151,12 @@ def parse_entity_descriptor(text: str, *, source: str = "", base_dir: Path | Non
             name = check.field(owner, "name", (str,), op, required=True)
             if name:
                 owners.append(
-                    {"kind": "group", "name": name, "email": "", "description": owner.get("description") or ""}
+                    {
+                        "kind": "group",
+                        "name": normalise_tag(name),
+                        "email": "",
+                        "description": owner.get("description") or "",
+                    }
                 )
         elif kind in ("email", "user"):
             email = check.field(owner, "email", (str,), op, required=True)
@@ -164,6 +172,7 @@ def parse_entity_descriptor(text: str, *, source: str = "", base_dir: Path | Non
     parents = []
     for pp, parent in check.mappings(info, "x-cortex-parents", p):
         parent_tag = check.field(parent, "tag", (str,), pp, required=True)
+        parent_tag = normalise_tag(parent_tag) if parent_tag else parent_tag
         if parent_tag:
             if parent_tag == tag:
                 check.error("an entity cannot be its own parent", f"{pp}.tag", line_of(parent, "tag"))
@@ -315,7 +324,8 @@ def _text(check: Checker, node: dict, key: str, path: str, *, max_length: int, r
     return value
 
 
-def _tag_at(check: Checker, node: dict, key: str, path: str) -> str:
+def _tag_at(check: Checker, node: dict, key: str, path: str, *, entity: bool = True) -> str:
+    """A tag at `node[key]`: an entity's, normalised, or (`entity=False`) a relationship type's, as written."""
     value = _text(check, node, key, path, max_length=255, required=True)
     if value and not _TAG_RE.match(value):
         check.error(
@@ -324,7 +334,7 @@ def _tag_at(check: Checker, node: dict, key: str, path: str) -> str:
             line_of(node, key),
         )
         return ""
-    return value
+    return normalise_tag(value) if entity else value
 
 
 def _dependencies(check: Checker, info: dict, p: str, own_tag: str | None) -> list[dict]:
@@ -392,7 +402,7 @@ def _relationships(check: Checker, info: dict, p: str, own_tag: str | None) -> l
     result: list[dict] = []
     seen_types: set[str] = set()
     for rp, item in check.mappings(info, "x-cortex-relationships", p):
-        type_tag = _tag_at(check, item, "type", rp)
+        type_tag = _tag_at(check, item, "type", rp, entity=False)
         ends: dict[str, list[str]] = {}
         for side in ("destinations", "sources"):
             tags: list[str] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import string
 from collections.abc import Iterable
 
 from django.core.validators import RegexValidator
@@ -10,6 +11,28 @@ from django.db import models
 
 TAG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 tag_validator = RegexValidator(TAG_PATTERN, "A tag holds letters, digits, '.', '_' and '-', and starts alphanumeric.")
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def normalise_tag(value: str) -> str:
+    """The one stored form of an entity tag, or of a reference to one: ASCII letters in lower case.
+
+    Every place an entity tag enters (descriptors, both APIs' paths and bodies, pushed outcomes, badge and
+    dashboard URLs, the admin, imports) passes it through here, so `Payments-API` and `payments-api` name
+    the same entity. Only A-Z are folded: a tag holds ASCII only, and folding other letters would let a
+    look-alike (the Kelvin sign lower-cases to `k`) reach an entity. Lookups go through
+    `EntityQuerySet.by_tags_or_ids`, which normalises too.
+    """
+    return value.translate(_ASCII_LOWER)
+
+
+def lower_case_q(field: str) -> models.Q:
+    """A check constraint's condition: the column holds only the normalised form (no A-Z). The letters are
+    spelled out, not a range or LOWER(), which depend on the database's collation and treat non-ASCII
+    letters differently from `normalise_tag`."""
+    return ~models.Q(**{f"{field}__regex": f"[{string.ascii_uppercase}]"})
+
+
 # An entity type is a slug (service, team, ai-agent) or, as Cortex names cloud resources, parts joined by
 # `::` (AWS::S3::Bucket), which rules compare against (`dependency.type == "AWS::S3::Bucket"`).
 TYPE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*(::[A-Za-z0-9][A-Za-z0-9._-]*)*$"
@@ -40,6 +63,8 @@ def any_group_q(groups: Iterable[str], *, prefix: str = "") -> models.Q:
 
 def team_owned_ids(team_tags: Iterable[str]) -> models.QuerySet:
     """Ids of the entities any of these teams (by tag) owns, as a subquery."""
+    if not isinstance(team_tags, models.QuerySet):
+        team_tags = {normalise_tag(tag) for tag in team_tags}
     return EntityOwner.objects.filter(kind=OwnerKind.GROUP, name__in=team_tags).values("entity_id")
 
 
@@ -47,8 +72,13 @@ class EntityQuerySet(models.QuerySet):
     def active(self) -> EntityQuerySet:
         return self.filter(archived=False)
 
+    def by_tags_or_ids(self, refs: Iterable[str]) -> EntityQuerySet:
+        """The lookup helper: entities named by tag (any letter case) or by public id (`en...`)."""
+        wanted = {normalise_tag(ref) for ref in refs}
+        return self.filter(models.Q(tag__in=wanted) | models.Q(public_id__in=wanted))
+
     def by_tag_or_id(self, tag_or_id: str) -> EntityQuerySet:
-        return self.filter(models.Q(tag=tag_or_id) | models.Q(public_id=tag_or_id))
+        return self.by_tags_or_ids([tag_or_id])
 
     def in_any_group(self, groups: Iterable[str]) -> EntityQuerySet:
         return self.filter(any_group_q(groups))
@@ -82,6 +112,7 @@ class Entity(models.Model):
     class Meta:
         ordering = ["tag"]
         verbose_name_plural = "entities"
+        constraints = [models.CheckConstraint(condition=lower_case_q("tag"), name="entity_tag_lower_case")]
 
     def __str__(self) -> str:
         return self.tag
@@ -96,7 +127,10 @@ class EntityParent(models.Model):
 
     class Meta:
         ordering = ["id"]
-        constraints = [models.UniqueConstraint(fields=["entity", "tag"], name="parent_unique_tag")]
+        constraints = [
+            models.UniqueConstraint(fields=["entity", "tag"], name="parent_unique_tag"),
+            models.CheckConstraint(condition=lower_case_q("tag"), name="parent_tag_lower_case"),
+        ]
 
     def __str__(self) -> str:
         return self.tag
@@ -131,7 +165,8 @@ class EntityOwner(models.Model):
                 condition=(models.Q(kind="group") & ~models.Q(name=""))
                 | (models.Q(kind="email") & ~models.Q(email="")),
                 name="owner_has_name_or_email",
-            )
+            ),
+            models.CheckConstraint(condition=lower_case_q("name"), name="owner_team_tag_lower_case"),
         ]
 
     def __str__(self) -> str:
@@ -224,6 +259,7 @@ class EntityDependency(models.Model):
         verbose_name_plural = "entity dependencies"
         constraints = [
             models.UniqueConstraint(fields=["caller", "callee_tag", "method", "path"], name="dependency_unique"),
+            models.CheckConstraint(condition=lower_case_q("callee_tag"), name="dependency_callee_tag_lower_case"),
             models.CheckConstraint(
                 condition=(models.Q(method="") & models.Q(path="")) | (~models.Q(method="") & ~models.Q(path="")),
                 name="dependency_method_with_path",
@@ -305,7 +341,11 @@ class EntityRelationship(models.Model):
     class Meta:
         ordering = ["type", "source_tag", "destination_tag"]
         constraints = [
-            models.UniqueConstraint(fields=["type", "source_tag", "destination_tag"], name="relationship_unique")
+            models.UniqueConstraint(fields=["type", "source_tag", "destination_tag"], name="relationship_unique"),
+            models.CheckConstraint(
+                condition=lower_case_q("source_tag") & lower_case_q("destination_tag"),
+                name="relationship_tags_lower_case",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -23,6 +23,7 @@ from apps.catalog.models import (
     EntityRelationship,
     RecordSource,
     RelationshipType,
+    normalise_tag,
 )
 from apps.core.errors import ApplicationError, NotFoundError, Problem, ValidationFailed
 from apps.core.score_inputs import score_inputs_changed
@@ -304,9 +305,10 @@ def _dependency(caller: Entity, callee_tag: str, method: str, path: str) -> Enti
 
 
 def _callee_tag(tag_or_id: str) -> str:
-    """A callee named by tag, or by id when that entity exists."""
-    found = Entity.objects.filter(public_id=tag_or_id).values_list("tag", flat=True).first()
-    return found or tag_or_id
+    """A callee named by tag (in any letter case), or by id when that entity exists."""
+    ref = normalise_tag(tag_or_id)
+    found = Entity.objects.filter(public_id=ref).values_list("tag", flat=True).first()
+    return found or ref
 
 
 @transaction.atomic
@@ -400,13 +402,20 @@ def _bulk_targets(values: dict[str, list[dict]]) -> tuple[dict[str, Entity], dic
     """Every caller and callee the bulk body names, each checked to exist (400 naming the field)."""
     callers = {key: _entity(key, field=f"values.{key}") for key in values}
     named = {item["tag"] for items in values.values() for item in items}
-    found = {e.tag: e for e in Entity.objects.filter(Q(tag__in=named) | Q(public_id__in=named))}
-    found |= {e.public_id: e for e in found.values()}
+    found = _by_reference(named)
     for key, items in values.items():
         for index, item in enumerate(items):
             if item["tag"] not in found:
                 raise _refuse(f"entity {item['tag']!r} does not exist", f"values.{key}[{index}].tag")
     return callers, found
+
+
+def _by_reference(refs: Iterable[str]) -> dict[str, Entity]:
+    """The entities named by `refs` (tags in any letter case, or ids), keyed by the reference as given."""
+    refs = set(refs)
+    entities = list(Entity.objects.by_tags_or_ids(refs))
+    index = {e.tag: e for e in entities} | {e.public_id: e for e in entities}
+    return {ref: index[normalise_tag(ref)] for ref in refs if normalise_tag(ref) in index}
 
 
 @transaction.atomic
@@ -539,8 +548,7 @@ def relationship_type_for(tag: str) -> RelationshipType:
 
 def _other_ends(tags: list[str], field: str) -> dict[str, Entity]:
     """Entities named in a body, by tag or id, each checked to exist (400 naming `field[index]`)."""
-    found = {e.tag: e for e in Entity.objects.filter(Q(tag__in=tags) | Q(public_id__in=tags))}
-    found |= {e.public_id: e for e in list(found.values())}
+    found = _by_reference(tags)
     for index, tag in enumerate(tags):
         if tag not in found:
             raise _refuse(f"entity {tag!r} does not exist", f"{field}[{index}]")

@@ -15,7 +15,7 @@ from django.db.models import Avg, Count, F, Max, OuterRef, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from apps.catalog.models import Entity, EntityOwner, OwnerKind, any_group_q, team_owned_ids
-from apps.evaluations.models import EntityScore, EvaluationRun, RuleResult, RuleState, ScoreHistory
+from apps.evaluations.models import EntityScore, EvaluationRun, RuleOutcome, RuleResult, RuleState, ScoreHistory
 from apps.evaluations.scoring import StateOfRule, next_rank, next_steps
 from apps.exemptions.models import ACTIVE_STATUSES, Exemption, ExemptionStatus, time_left_label
 from apps.scorecards.models import Level, Rule, Scorecard
@@ -145,7 +145,7 @@ def scorecard_scores(
     if group:
         qs = qs.filter(any_group_q([group], prefix="entity__"))
     if team:
-        qs = qs.filter(entity_id__in=team_owned_ids([team]))
+        qs = qs.filter(entity_id__in=team_owned_ids([team]))  # the team's tag, in any letter case
     if level == "none":
         qs = qs.filter(level__isnull=True)
     elif level:
@@ -215,6 +215,7 @@ class CardRule:
     state: str | None  # None: not applicable or not yet effective
     state_label: str
     message: str
+    remarks: str  # Markdown pushed with the rule's outcome (rules without an expression); "" when none
     upcoming: bool
     exemption: Exemption | None
     time_left: str  # of an approved exemption: "30 days left", "expires today", "until revoked"; else ""
@@ -232,17 +233,18 @@ class EntityCard:
 
 
 def entity_get(*, tag: str) -> Entity:
+    """The entity by tag, in any letter case (or by id), for its report card; a 404 when there is none."""
     return get_object_or_404(
-        Entity.objects.prefetch_related(
+        Entity.objects.by_tag_or_id(tag).prefetch_related(
             Prefetch("owners", queryset=EntityOwner.objects.order_by("kind", "name", "email")), "links", "parent_links"
-        ),
-        tag=tag,
+        )
     )
 
 
 def entity_report_cards(*, entity: Entity, user, now: datetime) -> list[EntityCard]:
-    """Every visible scorecard the entity has a score on, with rules, states, exemptions, next steps and
-    its 90-day history: six queries whatever the number of scorecards and rules."""
+    """Every visible scorecard the entity has a score on, with rules, states, pushed outcomes' remarks,
+    exemptions, next steps and its 90-day history: six queries whatever the number of scorecards and rules
+    (the remarks come with the rule results, as a subquery)."""
     scores = list(
         EntityScore.objects.filter(entity=entity, scorecard__in=Scorecard.objects.visible_to(user))
         .select_related("scorecard", "level")
@@ -257,9 +259,12 @@ def entity_report_cards(*, entity: Entity, user, now: datetime) -> list[EntityCa
     ranks_by_card: dict[int, set[int]] = defaultdict(set)
     for scorecard_id, rank in Level.objects.filter(scorecard_id__in=ids).values_list("scorecard_id", "rank"):
         ranks_by_card[scorecard_id].add(rank)
+    pushed_remarks = RuleOutcome.objects.filter(entity_id=OuterRef("entity_id"), rule_id=OuterRef("rule_id"))
     results = {
         r.rule_id: r
-        for r in RuleResult.objects.filter(entity=entity, scorecard_id__in=ids).only("rule_id", "state", "message")
+        for r in RuleResult.objects.filter(entity=entity, scorecard_id__in=ids)
+        .only("rule_id", "state", "message")
+        .annotate(remarks=Subquery(pushed_remarks.values("remarks")[:1]))
     }
     latest_exemption: dict[int, Exemption] = {}
     for row in Exemption.objects.filter(entity=entity, scorecard_id__in=ids).order_by("-requested_at", "-id"):
@@ -292,6 +297,9 @@ def entity_report_cards(*, entity: Entity, user, now: datetime) -> list[EntityCa
                     state=state,
                     state_label=state_labels.get(state, "") if state else "",
                     message=result.message if result else "",
+                    # Only a rule whose state is pushed shows them: remarks left from before the rule got an
+                    # expression would describe a state it no longer has.
+                    remarks=(result.remarks or "") if result and not rule.expression.strip() else "",
                     upcoming=bool(rule.effective_from and rule.effective_from > now),
                     exemption=exemption,
                     time_left=time_left,

@@ -7,7 +7,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from apps.activity.selectors import activity_bulk
-from apps.catalog.models import CustomData, Entity, EntityLink, EntityOwner, EntityPackage
+from apps.catalog.models import CustomData, Entity, EntityLink, EntityOwner, EntityPackage, normalise_tag
 from apps.catalog.selectors import relations_bulk
 from apps.evaluations.models import RuleOutcome
 from apps.exemptions.models import Exemption
@@ -166,7 +166,7 @@ def outcome_list(
 ):
     """Pushed outcomes on scorecards `user` may see, with rule, scorecard and entity joined (one query).
 
-    `service_name` is the entity tag (exact); `rule_ids` are rule identifiers (non-UUIDs match
+    `service_name` is the entity tag (in any letter case); `rule_ids` are rule identifiers (non-UUIDs match
     nothing); `rule_name` matches a case-insensitive substring. Ordered stably for paging.
     """
     import uuid
@@ -177,7 +177,7 @@ def outcome_list(
         "rule__scorecard", "entity"
     )
     if service_name is not None:
-        outcomes = outcomes.filter(entity__tag=service_name)
+        outcomes = outcomes.filter(entity__tag=normalise_tag(service_name))
     if state is not None:
         outcomes = outcomes.filter(state=state)
     if rule_enabled is not None:

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from apps.catalog.models import Entity
+from apps.catalog.models import Entity, normalise_tag
 from apps.core.errors import ApplicationError
 from apps.core.score_inputs import score_inputs_changed
 from apps.evaluations.engine import EntityEvaluation, ScorecardPlan, evaluate_entity, rescore
@@ -361,7 +361,8 @@ def outcomes_push(*, results: Sequence[OutcomeInput]) -> OutcomesPushResult:
 
     All or nothing: an unknown rule id raises UnknownRuleError (409), a rule with an expression raises
     a conflict (its state is evaluated, not pushed), an entity tag used by another type is refused.
-    Entities that do not exist yet are created (type and tag, name = tag). Within one push the last
+    Entities that do not exist yet are created (type and tag, name = tag); tags are matched and stored in
+    `normalise_tag`'s form, so `Payments-API` reaches `payments-api`. Within one push the last
     outcome for a (rule, entity) wins. Idempotent: pushing the same outcomes again writes nothing and
     enqueues nothing. After commit, each (entity, scorecard) with a new or changed outcome is announced
     for re-scoring, which writes its rule results, score and a score-history point on the workers.
@@ -388,12 +389,12 @@ def outcomes_push(*, results: Sequence[OutcomeInput]) -> OutcomesPushResult:
             f"rule {', '.join(evaluated)} has an expression: its state is evaluated, outcomes cannot be pushed",
             code="conflict",
         )
-    entity_ids, created = _entities_for({(item.entity_type, item.entity_tag) for item in results})
+    entity_ids, created = _entities_for({(item.entity_type, normalise_tag(item.entity_tag)) for item in results})
 
     wanted: dict[tuple[int, int], tuple[str, str]] = {}
     for item in results:
         rule_pk = rules[str(parsed[item.rule_id])].pk
-        wanted[(rule_pk, entity_ids[item.entity_tag])] = (item.state, item.remarks or "")
+        wanted[(rule_pk, entity_ids[normalise_tag(item.entity_tag)])] = (item.state, item.remarks or "")
     rule_pks = {rule_pk for rule_pk, _ in wanted}
     entity_pks = {entity_pk for _, entity_pk in wanted}
     current = {

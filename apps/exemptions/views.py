@@ -78,7 +78,7 @@ def exemption_request_view(request: AuthenticatedHttpRequest) -> HttpResponse:
         raise Http404("unknown scorecard, entity or rule")
     data = form.cleaned_data
     scorecard = get_object_or_404(Scorecard.objects.visible_to(request.user), tag=data["scorecard"])
-    entity = get_object_or_404(Entity, tag=data["entity"])
+    entity = get_object_or_404(Entity.objects.by_tag_or_id(data["entity"]))
     rule = get_object_or_404(Rule, identifier=data["rule"], scorecard=scorecard)
     back = report_card_url(entity, scorecard)
     if form.errors:

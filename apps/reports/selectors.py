@@ -24,7 +24,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from apps.catalog.models import Entity, EntityOwner, OwnerKind
+from apps.catalog.models import Entity, EntityOwner, OwnerKind, team_owned_ids
 from apps.evaluations.models import EntityScore, RuleResult, ScoreHistory
 from apps.reports.badges import GREY, Badge
 from apps.scorecards.models import Level, Rule, Scorecard
@@ -47,7 +47,7 @@ def badge_get(*, scorecard_tag: str, entity_tag: str) -> tuple[Badge, datetime |
     scorecard = Scorecard.objects.published().filter(tag=scorecard_tag).only("id", "name").first()
     if scorecard is None:
         raise BadgeNotFound(Badge.not_found(scorecard_tag, "scorecard"))
-    entity_id = Entity.objects.filter(tag=entity_tag).values_list("id", flat=True).first()
+    entity_id = Entity.objects.by_tag_or_id(entity_tag).values_list("id", flat=True).first()
     if entity_id is None:
         raise BadgeNotFound(Badge.not_found(scorecard.name, "entity"))
     score = (
@@ -221,9 +221,7 @@ def progress_series(
     """
     points = ScoreHistory.objects.filter(scorecard_id__in=[s.pk for s in scorecards])
     if team:
-        points = points.filter(
-            entity_id__in=EntityOwner.objects.filter(kind=OwnerKind.GROUP, name=team).values("entity_id")
-        )
+        points = points.filter(entity_id__in=team_owned_ids([team]))  # the team's tag, in any letter case
     if since:
         points = points.filter(recorded_at__date__gte=since)
     points = points.annotate(day=TruncDate("recorded_at"))

@@ -15,10 +15,10 @@ from apps.accounts.services import user_create_with_role
 from apps.catalog.models import CustomData, Entity, EntityOwner
 from apps.catalog.services import entity_apply_descriptor
 from apps.evaluations.models import EntityScore, EvaluationRun, RunStatus, ScoreHistory
-from apps.evaluations.services import scorecard_evaluate
+from apps.evaluations.services import OutcomeInput, outcomes_push, scorecard_evaluate
 from apps.exemptions.models import Exemption, ExemptionStatus
 from apps.scorecards.models import Rule
-from apps.scorecards.services import scorecard_apply_descriptor
+from apps.scorecards.services import rule_create_custom, scorecard_apply_descriptor
 
 pytestmark = pytest.mark.django_db
 
@@ -267,6 +267,7 @@ def rows(response):
         ({"type": "library"}, ["gamma"]),
         ({"group": "tier-2"}, ["beta"]),
         ({"team": "payments"}, ["alpha", "gamma"]),
+        ({"team": "Payments"}, ["alpha", "gamma"]),  # a team's tag in any letter case
         ({"level": "Gold"}, ["alpha"]),
         ({"level": "none"}, ["gamma"]),
         ({"sort": "-score"}, ["alpha", "beta", "gamma"]),
@@ -584,3 +585,36 @@ def test_scorecard_page_says_when_changes_wait_to_be_rescored(client, world):
     PendingRescore.objects.all().delete()
     progress = text_of(client.get(reverse("evaluations:progress", args=["card"])))
     assert "Re-scoring" not in progress and "hx-trigger" not in progress
+
+
+def test_report_card_url_names_the_entity_in_any_case(client, world):
+    login(client)
+    response = client.get(reverse("evaluations:entity", args=["ALPHA"]))
+    assert response.status_code == 200
+    assert 'data-testid="level-card"' in response.content.decode()
+
+
+def test_report_card_remarks_cost_no_query_per_rule(
+    client, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    login(client, "Editor")
+    make_entity("alpha", 45)
+
+    def push(start, count):
+        rules = [rule_create_custom(name=f"Pushed {i}", scorecard_name="Ops") for i in range(start, start + count)]
+        with django_capture_on_commit_callbacks(execute=True):
+            outcomes_push(
+                results=[OutcomeInput(str(r.identifier), "service", "Alpha", "fail", f"**r{r.pk}**") for r in rules]
+            )
+        return rules
+
+    push(0, 1)
+    url = reverse("evaluations:entity", args=["alpha"])
+    client.get(url)
+    with CaptureQueriesContext(connection) as small:
+        client.get(url)
+    rules = push(1, 10)
+    with django_assert_num_queries(len(small.captured_queries)):
+        html = client.get(url).content.decode()
+    for rule in rules:
+        assert f'data-testid="remarks-{rule.identifier}">' in html and f"<strong>r{rule.pk}</strong>" in html

@@ -161,3 +161,10 @@ def test_not_found_badge_shortens_a_long_tag_and_escapes_it(client, db):
     title = ET.fromstring(svg.content).find(f"{SVG}title").text
     assert title == "a" * 63 + "…: scorecard not found"
     assert client.get(json_url("x", card="<b>&")).json()["label"] == "<b>&"
+
+
+def test_badge_url_names_the_entity_in_any_case(client, scored):
+    response = client.get(svg_url("SVC-Gold"))
+    assert response.status_code == 200
+    assert ET.fromstring(response.content).find(f"{SVG}title").text == "Readiness: Gold"
+    assert client.get(json_url("Svc-Gold")).json()["message"] == "Gold"

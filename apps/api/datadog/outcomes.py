@@ -4,7 +4,8 @@ SDK's unstable operation) and `GET /api/v2/scorecard/outcomes`.
 Both pushes store the outcomes at once and re-score the affected entities through Celery after
 commit. An unknown rule id answers 409 `Invalid rule_id` (as the real server); a rule with an
 expression answers 409 too (its state is evaluated, not pushed). An entity that does not exist yet
-is created with the referenced type and tag. See API_CONTRACT §3, §4.
+is created with the referenced type and tag. Entity names ignore letter case (`service:Payments-API` is the
+entity `payments-api`: `normalise_tag`). See API_CONTRACT §3, §4.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from apps.api.datadog.scorecards import (
     sparse_fields,
 )
 from apps.api.params import iso, query_bool, query_list
-from apps.catalog.models import TAG_PATTERN
+from apps.catalog.models import TAG_PATTERN, normalise_tag
 from apps.evaluations.models import RuleOutcome
 from apps.evaluations.selectors import outcome_list
 from apps.evaluations.services import OutcomeInput, UnknownRuleError, outcomes_push
@@ -76,7 +77,7 @@ class AsyncOutcomeInput(serializers.Serializer):
         kind, sep, tag = value.partition(":")
         if not sep or not kind or not tag:
             raise serializers.ValidationError(f'must be "<type>:<name>" such as "service:my-service", not {value!r}')
-        return _check_tag(kind.strip(), "entity type"), _check_tag(tag.strip(), "entity name")
+        return _check_tag(kind.strip(), "entity type"), normalise_tag(_check_tag(tag.strip(), "entity name"))
 
     def to_outcome(self, data) -> OutcomeInput:
         kind, tag = data["entity_reference"]
@@ -90,7 +91,7 @@ class BatchOutcomeInput(serializers.Serializer):
     remarks = serializers.CharField(required=False, allow_blank=True, allow_null=True, trim_whitespace=False)
 
     def validate_service_name(self, value: str) -> str:
-        return _check_tag(value, "service_name")
+        return normalise_tag(_check_tag(value, "service_name"))
 
     def to_outcome(self, data) -> OutcomeInput:
         return OutcomeInput(data["rule_id"], "service", data["service_name"], data["state"], data.get("remarks") or "")
@@ -178,7 +179,7 @@ class OutcomesView(DatadogView):
             OpenApiParameter("include", str, description="`rule` adds the outcomes' rules as `included`."),
             OpenApiParameter("fields[outcome]", str, description="Outcome attributes to return, comma-separated."),
             OpenApiParameter("fields[rule]", str, description="Included rule attributes (name, scorecard_name)."),
-            OpenApiParameter("filter[outcome][service_name]", str, description="Entity tag, exact."),
+            OpenApiParameter("filter[outcome][service_name]", str, description="Entity tag, in any letter case."),
             OpenApiParameter("filter[outcome][state]", str, enum=list(STATES)),
             OpenApiParameter("filter[rule][enabled]", bool),
             OpenApiParameter("filter[rule][id]", str, description="Rule id(s), comma-separated."),

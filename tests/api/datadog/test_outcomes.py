@@ -326,3 +326,72 @@ def test_list_outcomes_query_count_is_constant(viewer, rule):
     with CaptureQueriesContext(connection) as many:
         assert len(client.get(OUTCOMES, {"include": "rule"}).json()["data"]) == 30
     assert len(many) == len(few)
+
+
+# --- entity references ignore letter case -------------------------------------------------------------
+
+
+def test_outcome_for_a_mixed_case_reference_reaches_the_lower_case_entity(editor, rule, viewer):
+    existing = Entity.objects.create(tag="payments-api", name="Payments API")
+    response = dd(editor).post(
+        OUTCOMES,
+        push_body(
+            {"rule_id": str(rule.identifier), "entity_reference": "service:Payments-API", "state": "pass"},
+            {"rule_id": str(rule.identifier), "entity_reference": "service:New-Service", "state": "fail"},
+        ),
+        format="json",
+    )
+    assert response.status_code == 202, response.content
+    assert sorted(Entity.objects.values_list("tag", flat=True)) == ["new-service", "payments-api"]
+    assert dict(RuleOutcome.objects.values_list("entity_id", "state"))[existing.pk] == "pass"
+    listed = dd(viewer).get(OUTCOMES, {"filter[outcome][service_name]": "PAYMENTS-API"}).json()["data"]
+    assert [o["attributes"]["service_name"] for o in listed] == ["payments-api"]
+
+
+def test_batch_outcome_service_name_ignores_case(editor, rule):
+    Entity.objects.create(tag="payments-api", name="Payments API")
+    response = dd(editor).post(
+        BATCH,
+        push_body({"rule_id": str(rule.identifier), "service_name": "Payments-Api", "state": "fail"}),
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["data"][0]["attributes"]["service_name"] == "payments-api"
+    assert Entity.objects.count() == 1
+
+
+# --- remarks on the report card -----------------------------------------------------------------------
+
+REMARKS = (
+    "Deployed by **CI**: see the [pipeline](https://ci.example.com/run/7).\n\n"
+    "<script>alert(1)</script> <img src=x onerror=alert(2)> [bad](javascript:alert(3))"
+)
+
+
+def test_pushed_remarks_show_on_the_report_card_sanitised_with_links_kept(
+    editor, rule, client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = dd(editor).post(
+            OUTCOMES,
+            push_body(
+                {
+                    "rule_id": str(rule.identifier),
+                    "entity_reference": "service:Payments-API",
+                    "state": "fail",
+                    "remarks": REMARKS,
+                }
+            ),
+            format="json",
+        )
+    assert response.status_code == 202, response.content
+    client.force_login(editor.user)
+    html = client.get("/entities/payments-api/").content.decode()
+    block = re.search(rf'data-testid="remarks-{rule.identifier}">(.*?)</div>', html, re.S)
+    assert block, html
+    remarks = block.group(1)
+    assert '<a href="https://ci.example.com/run/7" rel="noopener noreferrer nofollow">pipeline</a>' in remarks
+    assert "<strong>CI</strong>" in remarks
+    assert "<script" not in remarks and "<img" not in remarks and "onerror" not in remarks
+    assert "javascript:" not in remarks
+    assert "<script>alert(1)</script>" not in html

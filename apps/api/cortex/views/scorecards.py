@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from urllib.parse import quote
 
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -68,11 +68,9 @@ class ScorecardListView(CortexView):
             if groups:
                 matching = matching.in_any_group(groups)
             if entities:
-                matching = matching.filter(Q(tag__in=entities) | Q(public_id__in=entities))
+                matching = matching.by_tags_or_ids(entities)
             if teams:
-                matching = matching.owned_by_teams(
-                    Entity.objects.filter(Q(tag__in=teams) | Q(public_id__in=teams)).values("tag")
-                )
+                matching = matching.owned_by_teams(Entity.objects.by_tags_or_ids(teams).values("tag"))
             scorecards = scorecards.filter(
                 pk__in=EntityScore.objects.filter(entity__in=matching).values("scorecard_id")
             )
@@ -192,7 +190,7 @@ class ScorecardScoresView(CortexView):
         )
         entity_tag = request.query_params.get("entityTag")
         if entity_tag:
-            scores = scores.filter(Q(entity__tag=entity_tag) | Q(entity__public_id=entity_tag))
+            scores = scores.filter(entity__in=Entity.objects.by_tag_or_id(entity_tag))
         total = scores.count()
         rows = list(page.slice(scores))
         entity_ids = [s.entity_id for s in rows]

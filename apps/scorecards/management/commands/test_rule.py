@@ -39,7 +39,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, expression: str, entity: str, no_collect: bool = False, **options):
-        found = Entity.objects.filter(tag__iexact=entity.strip()).first()
+        found = Entity.objects.by_tag_or_id(entity.strip()).first()
         if found is None:
             raise CommandError(f"no entity with the tag {entity!r}")
         result = rule_test(entity=found, expression=expression, collect=not no_collect)
