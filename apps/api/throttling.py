@@ -47,14 +47,15 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
             return True
         self.num_requests, self.duration = self.parse_rate(self.rate)
         allowed = super().allow_request(request, view)
+        limit, period = int(self.num_requests or 0), int(self.duration or 0)
         # The oldest request still in the window (history is newest first) leaves it after `reset` seconds.
         oldest = self.history[-1] if self.history else self.now
-        reset = max(1, math.ceil(self.duration - (self.now - oldest)))
+        reset = max(1, math.ceil(period - (self.now - oldest)))
         # Kept on the request for the protocol's view to turn into headers (the Datadog-style API does).
         request.rate_limit = RateLimitState(
-            limit=self.num_requests,
-            period=self.duration,
-            remaining=max(0, self.num_requests - len(self.history)),
+            limit=limit,
+            period=period,
+            remaining=max(0, limit - len(self.history)),
             reset=reset,
             name=self.scope,
         )

@@ -324,7 +324,7 @@ def campaign_entity_scores(*, campaign: Campaign, entity_ids: list[int]) -> list
         return []
     passed = Q(state=RuleState.PASS)
     scored = Q(state__in=[RuleState.PASS, RuleState.FAIL, RuleState.ERROR, RuleState.NO_DATA, RuleState.NOT_CONFIGURED])
-    return list(
+    rows = (
         RuleResult.objects.filter(rule__campaigns=campaign, rule__enabled=True, entity_id__in=entity_ids)
         .values("entity_id", "entity__public_id", "entity__tag", "entity__type")
         .annotate(
@@ -337,3 +337,4 @@ def campaign_entity_scores(*, campaign: Campaign, entity_ids: list[int]) -> list
         )
         .order_by("entity__tag")
     )
+    return [dict(row) for row in rows]

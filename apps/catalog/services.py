@@ -8,7 +8,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.db.models import Q
 
 from apps.catalog.descriptors import (
     EntitySpec,
@@ -25,6 +24,7 @@ from apps.catalog.models import (
     EntityPackage,
     EntityParent,
     OwnerKind,
+    normalise_tag,
 )
 from apps.catalog.relations import (
     descriptor_relations_apply,
@@ -179,7 +179,7 @@ def entity_patch_descriptor(
         )
     entity = (
         Entity.objects.select_for_update()
-        .filter(tag=tag)
+        .filter(tag=normalise_tag(tag.strip()))
         .prefetch_related(
             "owners",
             "parent_links",
@@ -271,9 +271,9 @@ def entity_delete_many(*, ids: list[str]) -> int:
     """Delete the entities named by id (`en...`) or tag: all of them, or, when any is unknown, none (a
     NotFoundError naming every unknown one). Returns how many were deleted."""
     wanted = list(dict.fromkeys(i for i in ids if i))
-    entities = list(Entity.objects.filter(Q(public_id__in=wanted) | Q(tag__in=wanted)).only("pk", "public_id", "tag"))
+    entities = list(Entity.objects.by_tags_or_ids(wanted).only("pk", "public_id", "tag"))
     known = {e.public_id for e in entities} | {e.tag for e in entities}
-    unknown = [i for i in wanted if i not in known]
+    unknown = [i for i in wanted if normalise_tag(i) not in known]
     if unknown:
         raise NotFoundError(f"no entity has the id or tag {', '.join(repr(i) for i in unknown)}; nothing was deleted")
     Entity.objects.filter(pk__in=[e.pk for e in entities]).delete()

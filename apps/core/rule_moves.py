@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-Listener = Callable[..., None]
+Listener = Callable[..., object]  # what a listener returns (a count of rows moved, say) is not used
 
 _listeners: list[Listener] = []
 

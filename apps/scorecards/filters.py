@@ -30,8 +30,12 @@ _CATEGORY_TYPES = frozenset(t for t in FILTER_CATEGORIES.values() if t)
 class Scope(Protocol):
     """A compiled filter query or campaign scope: a catalog query or a rule-language expression."""
 
-    source: str
-    required_facts: frozenset[tuple[str, str]]
+    # Properties: both kinds are frozen dataclasses, whose fields cannot be assigned.
+    @property
+    def source(self) -> str: ...
+
+    @property
+    def required_facts(self) -> frozenset[tuple[str, str]]: ...
 
     def check(self, ctx: EntityFacts) -> bool: ...
 

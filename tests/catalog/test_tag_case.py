@@ -187,3 +187,16 @@ def test_migration_refuses_tags_that_differ_only_by_case(old_schema):
         _migrate(AFTER)
     assert sorted(OldEntity.objects.values_list("tag", flat=True)) == ["Payments-API", "payments-api"]
     OldEntity.objects.filter(tag="Payments-API").update(tag="payments-api-old")
+
+
+@pytest.mark.django_db
+def test_patch_and_delete_by_id_find_entities_in_any_letter_case():
+    from apps.catalog.services import entity_delete_many, entity_patch_descriptor
+
+    entity_apply_descriptor(text="openapi: 3.0.1\ninfo:\n  title: Cart\n  x-cortex-tag: cart\n")
+    entity_apply_descriptor(text="openapi: 3.0.1\ninfo:\n  title: Shop\n  x-cortex-tag: shop\n")
+    patched = entity_patch_descriptor(text="openapi: 3.0.1\ninfo:\n  x-cortex-tag: CART\n  description: Patched.\n")
+    assert patched[0] == "cart"
+    assert (Entity.objects.get(tag="cart").description, Entity.objects.count()) == ("Patched.", 2)
+    assert entity_delete_many(ids=["Cart", "SHOP"]) == 2
+    assert not Entity.objects.exists()
