@@ -197,7 +197,7 @@ def entity_patch_descriptor(
     merged = merge_descriptor(base, patch, append_arrays=append_arrays, delete_marker=delete_marker)
     merged_source = f"{source} (merged)" if source else "merged descriptor"
     applied, action, warnings = entity_apply_descriptor(text=dump_yaml(merged), source=merged_source, dry_run=dry_run)
-    return tag, applied, action, warnings
+    return normalise_tag(tag.strip()), applied, action, warnings
 
 
 @dataclass
