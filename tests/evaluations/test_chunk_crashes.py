@@ -20,7 +20,9 @@ from apps.evaluations.runs import MAX_CRASHES, chunk_evaluate, chunk_release, ru
 from apps.scorecards.language import jq_sandbox
 from apps.scorecards.services import scorecard_apply_descriptor
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(180)]
+# serialized_rollback, as every transactional test here: a plain flush would re-create content types that
+# the next serialized test then loads again.
+pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.timeout(180)]
 ROOT = Path(__file__).resolve().parents[2]
 
 SLOW = """\

@@ -484,7 +484,7 @@ def test_the_rule_language_stays_accepted_as_a_scope_query(editor):
         ("entity.type() = ", "line 1, column"),
         ("(" * 40 + "kind:service" + ")" * 40, "nests deeper than 32 levels"),
         ("NOT " * 200 + "kind:service", "nests deeper than 32 levels"),
-        ("!" * 1500 + "true", "nests deeper than 32 levels"),
+        ("!" * 1500 + "true", "nests more than 200 levels deep"),  # the rule language's own bound
         ("kind:service OR " * 200 + "kind:x", "longer than 2000 characters"),
         ("[" * 1000, "nests deeper than 32 levels"),
     ],
