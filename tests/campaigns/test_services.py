@@ -168,3 +168,19 @@ def test_a_rule_id_shared_by_two_scorecards_is_refused(world, owner):
     assert problem.path == "rule_ids"
     assert f"rule id {world.r1.identifier} is in scorecards" in problem.message
     assert not Campaign.objects.exists()
+
+
+def test_a_catastrophic_regex_in_a_scope_answers_at_once(world, owner):
+    """Issue #13: `(a+)+$` on 40 a's and a `!` pinned a web worker; on RE2 the scope is checked in linear time."""
+    from django.utils import timezone
+
+    from apps.campaigns.selectors import scope_members
+    from apps.catalog.models import CustomData
+
+    svc = world.entities["svc-1"]
+    CustomData.objects.update_or_create(entity=svc, key="x", defaults={"value": "a" * 40 + "!"})
+    matching = world.entities["svc-2"]
+    CustomData.objects.update_or_create(entity=matching, key="x", defaults={"value": "a" * 40})
+    campaign = make(world, owner, entity_scope='custom("x").matches("(a+)+$")')
+    members = scope_members(campaign=campaign, entity_ids=[svc.pk, matching.pk], now=timezone.now(), refresh=True)
+    assert members == {matching.pk}
