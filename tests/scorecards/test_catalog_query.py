@@ -65,3 +65,13 @@ def test_leading_spaces_count_in_the_column():
     with pytest.raises(CatalogQuerySyntaxError) as caught:
         compile_scope("   kind:service colour:red")
     assert (caught.value.line, caught.value.column) == (1, 17)
+
+
+def test_many_wildcards_cannot_backtrack():
+    """`a*a*...*b` against a long name is polynomial for a backtracking engine; RE2 answers at once."""
+    from apps.scorecards.catalog_query import compile_catalog_query
+    from apps.scorecards.language import EntityFacts
+
+    query = compile_catalog_query("name:" + "a*" * 30 + "b")
+    assert query.check(EntityFacts(tag="a" * 200, name="a" * 200)) is False
+    assert query.check(EntityFacts(tag="a" * 40 + "b", name="x")) is True

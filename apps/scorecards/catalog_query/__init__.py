@@ -30,6 +30,7 @@ from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from apps.scorecards.language import EntityFacts, RuleSyntaxError
+from apps.scorecards.language.methods import compile_regex
 
 MAX_LENGTH = 2000
 MAX_DEPTH = 32  # parentheses and NOT / `-` prefixes, counted together
@@ -114,7 +115,8 @@ def _pattern(value: str, *, wildcards: bool) -> Callable[[str], bool]:
     folded = value.casefold()
     if not wildcards or "*" not in value:
         return lambda text: text.casefold() == folded
-    regex = re.compile(".*".join(re.escape(part) for part in folded.split("*")), re.S)
+    # RE2: `a*a*a*...*b` would backtrack polynomially in Python's engine; RE2 matches in linear time.
+    regex = compile_regex("(?s)" + ".*".join(re.escape(part) for part in folded.split("*")))
     return lambda text: regex.fullmatch(text.casefold()) is not None
 
 
