@@ -5,8 +5,10 @@
   scorecard list (their 400/403/404), and paths with no operation at all.
 
 A view says which with `error_shape`. In the strings shape each problem is one string, its place in front
-(`data.attributes.scope_query: line 1, column 6: ...`); in the objects shape the place is `source.pointer`,
-and a line and column go in `meta`.
+(`data.attributes.scope_query: line 1, column 6: ...`); in the objects shape the place is `source.pointer` for
+a place in the request document (paths from `data`) and `source.parameter` for a query parameter
+(`filter[campaign][status]`, `page[limit]`, `include`), as seed 003's model has them; a line and column go in
+`meta`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 
 from apps.api.errors import Failure, _flatten, crash, failure_of
+from apps.core.errors import Problem
 
 ErrorShape = Literal["strings", "objects"]
 STRINGS: ErrorShape = "strings"
@@ -48,12 +51,33 @@ def datadog_body(failure: Failure, shape: ErrorShape = OBJECTS, lines: list[str]
                 "detail": str(problem),
             }
             if problem.path:
-                error["source"] = {"pointer": "/" + problem.path.replace(".", "/")}
+                error["source"] = _source(problem.path)
             if problem.line is not None:
                 error["meta"] = {"line": problem.line, "column": problem.column}
             errors.append(error)
         return {"errors": errors}
     return {"errors": [{"status": str(failure.status), "title": failure.title, "detail": failure.detail}]}
+
+
+def _source(path: str) -> dict[str, str]:
+    """Where a problem is: a JSON pointer into the request document (a JSON:API body starts at `data`), else the
+    query parameter it names."""
+    if path == "data" or path.startswith("data."):
+        return {"pointer": "/" + path.replace(".", "/")}
+    return {"parameter": path}
+
+
+def _validation_problems(detail, path: str = "") -> list[Problem]:
+    """A DRF validation error's nested details as located problems (the places `_flatten` writes in front)."""
+    if isinstance(detail, dict):
+        found = []
+        for key, value in detail.items():
+            name = path if key == "non_field_errors" else (f"{path}.{key}" if path else str(key))
+            found.extend(_validation_problems(value, name))
+        return found
+    if isinstance(detail, list):
+        return [problem for item in detail for problem in _validation_problems(item, path)]
+    return [Problem(str(detail), path=path)]
 
 
 def datadog_failure(exc) -> tuple[Failure, list[str]]:
@@ -75,4 +99,7 @@ def datadog_exception_handler(exc, context) -> Response:
     if failure is None:
         failure = crash(exc, context["request"])
     shape = getattr(context.get("view"), "error_shape", OBJECTS)
+    if shape == OBJECTS and not failure.problems and isinstance(exc, exceptions.ValidationError):
+        # One error object per field, each with its `source`, rather than one object with the fields run together.
+        failure.problems = _validation_problems(exc.detail)
     return Response(datadog_body(failure, shape, lines), status=failure.status, headers=failure.headers)
