@@ -168,3 +168,20 @@ def test_a_rule_id_shared_by_two_scorecards_is_refused(world, owner):
     assert problem.path == "rule_ids"
     assert f"rule id {world.r1.identifier} is in scorecards" in problem.message
     assert not Campaign.objects.exists()
+
+
+# --- races: real threads, each on its own connection, released together ----------------------------------
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_racing_creates_of_one_key_make_one_campaign_and_conflicts():
+    from apps.accounts.models import User
+    from tests.campaigns.world import build_world
+    from tests.concurrency import race_same
+
+    world = build_world()
+    owner = User.objects.create_user(username="racer", email="racer@example.com")
+    outcomes = race_same(lambda: make(world, owner, key="raced"), 6)
+    assert sorted(o.kind for o in outcomes) == ["ApplicationError"] * 5 + ["ok"], [o.error for o in outcomes]
+    assert {o.error.code for o in outcomes if isinstance(o.error, ApplicationError)} == {"conflict"}
+    assert Campaign.objects.filter(key="raced").count() == 1
