@@ -45,3 +45,23 @@ def tasks_run():
         yield ran
     finally:
         task_prerun.disconnect(record)
+
+
+@pytest.fixture(autouse=True)
+def _own_rate_limit_counters(settings):
+    """Rate-limit counters live in Redis (REDIS_URL), shared by every test and xdist worker: each test counts
+    under a prefix of its own, so none inherits another's requests, and removes its counters afterwards."""
+    import uuid
+
+    prefix = f"test-{uuid.uuid4().hex}"
+    settings.API_RATE_LIMIT_KEY_PREFIX = prefix
+    yield
+    if settings.REDIS_URL:
+        import redis
+
+        try:
+            client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+            for key in client.scan_iter(match=f"{prefix}:*"):
+                client.delete(key)
+        except redis.RedisError:
+            pass  # the counters expire by themselves

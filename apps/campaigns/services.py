@@ -12,6 +12,7 @@ from apps.accounts.models import User
 from apps.campaigns.models import Campaign, CampaignSnapshot, CampaignStatus, OwnerRef, key_validator
 from apps.campaigns.selectors import campaign_progress, scope_problems
 from apps.core.errors import ApplicationError, Problem, ValidationFailed
+from apps.core.races import LostCreateRace, insert_or_lose_race
 from apps.scorecards.models import Rule
 from apps.scorecards.selectors import AmbiguousRuleError, rules_by_identifiers
 
@@ -133,14 +134,24 @@ def campaign_create(
     )  # fmt: skip
     assert start_date is not None  # _check raised ValidationFailed otherwise
     entity_scope = entity_scope if entity_scope.strip() else ""  # verbatim, as the API returns it
+    owner_fields = _owner_fields(owner)
     try:
-        with transaction.atomic():
-            campaign = Campaign.objects.create(
-                key=key, name=name.strip(), description=description, status=status, start_date=start_date,
-                due_date=due_date, entity_scope=entity_scope, guidance=guidance, **_owner_fields(owner),
-            )  # fmt: skip
-    except IntegrityError:
-        # Two creates with one key at once: the loser learns it here.
+        # Two creates with one key at once: the key's unique constraint decides, and the loser learns it here.
+        campaign = insert_or_lose_race(
+            lambda: Campaign.objects.create(
+                key=key,
+                name=name.strip(),
+                description=description,
+                status=status,
+                start_date=start_date,
+                due_date=due_date,
+                entity_scope=entity_scope,
+                guidance=guidance,
+                **owner_fields,
+            ),  # fmt: skip
+            exists=Campaign.objects.filter(key=key).exists,
+        )
+    except LostCreateRace:
         raise ApplicationError(f"a campaign with the key {key!r} already exists", code="conflict") from None
     campaign.rules.set(rules)
     return Campaign.objects.for_api().get(pk=campaign.pk)

@@ -26,6 +26,7 @@ from apps.catalog.models import (
     normalise_tag,
 )
 from apps.core.errors import ApplicationError, NotFoundError, Problem, ValidationFailed
+from apps.core.races import LostCreateRace, insert_or_lose_race
 from apps.core.score_inputs import score_inputs_changed
 
 
@@ -323,16 +324,23 @@ def dependency_create(
         raise _conflict(f"{caller.tag} already depends on {callee.tag}{_endpoint(method, path)} (defined in {where})")
     if callee.pk == caller.pk:
         raise _refuse("an entity cannot depend on itself", "calleeTag")
-    row = EntityDependency.objects.create(
-        caller=caller,
-        callee_tag=callee.tag,
-        callee=callee,
-        method=method,
-        path=path,
-        description=description,
-        metadata=metadata,
-        source=RecordSource.API,
-    )
+    try:
+        # The edge's unique constraint decides between two creates of it at once; the loser is the conflict.
+        row = insert_or_lose_race(
+            lambda: EntityDependency.objects.create(
+                caller=caller,
+                callee_tag=callee.tag,
+                callee=callee,
+                method=method,
+                path=path,
+                description=description,
+                metadata=metadata,
+                source=RecordSource.API,
+            ),
+            exists=lambda: _dependency(caller, callee.tag, method, path) is not None,
+        )
+    except LostCreateRace:
+        raise _conflict(f"{caller.tag} already depends on {callee.tag}{_endpoint(method, path)}") from None
     score_inputs_changed(
         entity_ids=[caller.pk, callee.pk], why=f"dependency {caller.tag} -> {callee.tag}{_endpoint(method, path)} added"
     )
@@ -507,9 +515,16 @@ TYPE_FIELDS = (
 
 @transaction.atomic
 def relationship_type_create(*, tag: str, fields: dict[str, Any]) -> RelationshipType:
-    if RelationshipType.objects.filter(tag=tag).exists():
-        raise _conflict(f"relationship type {tag!r} already exists")
-    return RelationshipType.objects.create(tag=tag, **{k: v for k, v in fields.items() if k in TYPE_FIELDS})
+    """Create a type; a tag in use is a conflict (409). The tag's unique constraint decides, so of two creates of
+    one new tag at once, one succeeds and the other is the conflict, as if it had come second."""
+    values = {k: v for k, v in fields.items() if k in TYPE_FIELDS}
+    try:
+        return insert_or_lose_race(
+            lambda: RelationshipType.objects.create(tag=tag, **values),
+            exists=RelationshipType.objects.filter(tag=tag).exists,
+        )
+    except LostCreateRace:
+        raise _conflict(f"relationship type {tag!r} already exists") from None
 
 
 @transaction.atomic

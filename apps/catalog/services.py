@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from apps.catalog.relations import (
     descriptor_relations_wanted,
 )
 from apps.core.errors import NotFoundError, Problem, ValidationFailed
+from apps.core.races import insert_or_lose_race, retry_lost_races
 from apps.core.score_inputs import score_inputs_batch, score_inputs_changed
 from apps.core.yamlio import dump_yaml, load_yaml
 
@@ -68,7 +70,6 @@ def _desired_state(spec: EntitySpec) -> dict[str, Any]:
     }
 
 
-@transaction.atomic
 def entity_apply(*, spec: EntitySpec) -> tuple[Entity, str]:
     """Create or update the entity named by `spec.tag` so it matches the descriptor exactly.
 
@@ -76,7 +77,16 @@ def entity_apply(*, spec: EntitySpec) -> tuple[Entity, str]:
     Custom data set through the API under other keys is kept; keys the descriptor defines win. So are
     dependencies and relationships made through the API; the descriptor's own are replaced, and the entities
     at their other ends are announced for re-scoring too.
+
+    Idempotent under concurrency: when two applies create the same new tag at once, the tag's unique
+    constraint picks the winner and the loser applies again as an update (apps.core.races), so both succeed.
     """
+    return retry_lost_races(lambda: _entity_apply(spec=spec))
+
+
+@transaction.atomic
+def _entity_apply(*, spec: EntitySpec) -> tuple[Entity, str]:
+    """One attempt of `entity_apply`; raises LostCreateRace when a concurrent apply created the tag first."""
     entity = Entity.objects.select_for_update().filter(tag=spec.tag).first()
     created = entity is None
     desired = _desired_state(spec)
@@ -94,7 +104,10 @@ def entity_apply(*, spec: EntitySpec) -> tuple[Entity, str]:
         raise ValidationFailed(
             problems=[Problem(f"{field}: {' '.join(msgs)}") for field, msgs in exc.message_dict.items()]
         ) from exc
-    entity.save()
+    if created:
+        insert_or_lose_race(entity.save, exists=Entity.objects.filter(tag=spec.tag).exists)
+    else:
+        entity.save()
 
     teams = {t.tag: t for t in Entity.objects.filter(type="team", tag__in=[o["name"] for o in spec.owners])}
     entity.owners.all().delete()
@@ -146,15 +159,20 @@ def entity_apply_descriptor(
     *, text: str, source: str = "", base_dir: Path | None = None, dry_run: bool = False
 ) -> tuple[Entity | None, str, list[Problem]]:
     """Validate and (unless dry_run) apply one descriptor. Raises ValidationFailed and writes nothing on error."""
+    return _apply_descriptor(text=text, source=source, base_dir=base_dir, dry_run=dry_run, apply=entity_apply)
+
+
+def _apply_descriptor(
+    *, text: str, source: str, base_dir: Path | None, dry_run: bool, apply: Callable[..., tuple[Entity, str]]
+) -> tuple[Entity | None, str, list[Problem]]:
     spec, warnings = parse_entity_descriptor(text, source=source, base_dir=base_dir)
     if dry_run:
         existing = Entity.objects.filter(tag=spec.tag).first()
         return existing, "valid", warnings
-    entity, action = entity_apply(spec=spec)
+    entity, action = apply(spec=spec)
     return entity, action, warnings
 
 
-@transaction.atomic
 def entity_patch_descriptor(
     *,
     text: str,
@@ -169,7 +187,26 @@ def entity_patch_descriptor(
     `entity_apply_descriptor` gives them. With no such entity the partial descriptor is the whole one, unless
     `fail_if_missing` makes that a NotFoundError. The entity's row is locked from read to write, so two
     patches at once each merge into the other's result. Raises ValidationFailed and writes nothing on error;
-    the lines its problems name are those of the merged descriptor."""
+    the lines its problems name are those of the merged descriptor.
+
+    When two patches create the same new entity at once, the loser merges into the winner's entity (the tag's
+    unique constraint decides; apps.core.races), as it would have had it come second."""
+    return retry_lost_races(
+        lambda: _entity_patch_descriptor(
+            text=text,
+            source=source,
+            append_arrays=append_arrays,
+            delete_marker=delete_marker,
+            fail_if_missing=fail_if_missing,
+            dry_run=dry_run,
+        )
+    )
+
+
+@transaction.atomic
+def _entity_patch_descriptor(
+    *, text: str, source: str, append_arrays: bool, delete_marker: str | None, fail_if_missing: bool, dry_run: bool
+) -> tuple[str, Entity | None, str, list[Problem]]:
     patch = load_yaml(text, source=source)
     info = patch.get("info") if isinstance(patch, dict) else None
     tag = info.get("x-cortex-tag") if isinstance(info, dict) else None
@@ -196,7 +233,10 @@ def entity_patch_descriptor(
     base = entity_descriptor_document(entity) if entity is not None else {}
     merged = merge_descriptor(base, patch, append_arrays=append_arrays, delete_marker=delete_marker)
     merged_source = f"{source} (merged)" if source else "merged descriptor"
-    applied, action, warnings = entity_apply_descriptor(text=dump_yaml(merged), source=merged_source, dry_run=dry_run)
+    # The single attempt, so a lost create race reaches entity_patch_descriptor, which merges again.
+    applied, action, warnings = _apply_descriptor(
+        text=dump_yaml(merged), source=merged_source, base_dir=None, dry_run=dry_run, apply=_entity_apply
+    )
     return normalise_tag(tag.strip()), applied, action, warnings
 
 

@@ -11,6 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.core.errors import ApplicationError, NotFoundError, Problem, ValidationFailed
+from apps.core.races import insert_or_lose_race, retry_lost_races
 from apps.core.rule_moves import rule_moved
 from apps.core.score_inputs import score_inputs_changed
 from apps.scorecards.descriptors import ScorecardSpec, parse_scorecard_descriptor
@@ -89,7 +90,6 @@ def _match_rules(spec: ScorecardSpec, existing: list[Rule]) -> list[Rule | None]
     return matches
 
 
-@transaction.atomic
 def scorecard_apply(
     *, spec: ScorecardSpec, warnings: list[Problem] | None = None, announce: bool = True
 ) -> ApplyResult:
@@ -99,14 +99,27 @@ def scorecard_apply(
     expression); rules no longer in the descriptor are deleted with their results. The version is
     bumped when levels or rules change, so score history can mark the change. `announce` False
     (dry runs) makes no re-scoring announcement.
+
+    Idempotent under concurrency: when two applies create the same new tag at once, the tag's unique
+    constraint picks the winner and the loser applies again as an update (apps.core.races), so both succeed.
     """
+    return retry_lost_races(lambda: _scorecard_apply(spec=spec, warnings=warnings, announce=announce))
+
+
+@transaction.atomic
+def _scorecard_apply(*, spec: ScorecardSpec, warnings: list[Problem] | None, announce: bool) -> ApplyResult:
+    """One attempt of `scorecard_apply`; raises LostCreateRace when a concurrent apply created the tag first."""
     scorecard = Scorecard.objects.select_for_update().filter(tag=spec.tag).first()
     created = scorecard is None
     result = ApplyResult(scorecard=None, action="created" if created else "updated", warnings=list(warnings or []))
     old_levels: list[Level]
     old_rules: list[Rule]
     if scorecard is None:
-        scorecard = Scorecard(tag=spec.tag)
+        values = {name: getattr(spec, name) for name in _SCORECARD_FIELDS}
+        scorecard = insert_or_lose_race(
+            lambda: Scorecard.objects.create(tag=spec.tag, **values),
+            exists=Scorecard.objects.filter(tag=spec.tag).exists,
+        )
         old_levels = []
         old_rules = []
     else:
@@ -122,9 +135,9 @@ def scorecard_apply(
     )
     old_fields = {name: getattr(scorecard, name) for name in _SCORECARD_FIELDS} if not created else None
 
-    for name in _SCORECARD_FIELDS:
-        setattr(scorecard, name, getattr(spec, name))
-    if created or old_fields != {name: getattr(spec, name) for name in _SCORECARD_FIELDS}:
+    if not created and old_fields != {name: getattr(spec, name) for name in _SCORECARD_FIELDS}:
+        for name in _SCORECARD_FIELDS:
+            setattr(scorecard, name, getattr(spec, name))
         scorecard.save()
 
     # Levels: matched by name. Ranks move through a temporary range so swaps never collide.

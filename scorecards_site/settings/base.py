@@ -247,9 +247,12 @@ REST_FRAMEWORK = {
 # task recomputes it every 5 minutes, so pages read it from the cache.
 CAMPAIGN_SCOPE_CACHE_SECONDS = env_int("CAMPAIGN_SCOPE_CACHE_SECONDS", 600)
 
-# Requests per API key (or per user for browser sessions) on both APIs, "<n>/<second|minute|hour|day>";
-# counted in the cache, so in Redis when REDIS_URL is set. Empty turns rate limiting off.
+# Requests per API key (or per user for browser sessions) on both APIs, "<n>/<second|minute|hour|day>", in a
+# sliding window counted atomically in Redis when REDIS_URL is set (shared by every web process), else in each
+# process's memory (apps.api.throttling). Empty turns rate limiting off.
 API_RATE_LIMIT = env_str("API_RATE_LIMIT", "1200/minute")
+# Where the counters live in Redis: `<prefix>:throttle_api_<key-id|user-id|ip>`.
+API_RATE_LIMIT_KEY_PREFIX = env_str("API_RATE_LIMIT_KEY_PREFIX", "scorecards:ratelimit")
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Scorecards API",

@@ -184,3 +184,20 @@ def test_a_catastrophic_regex_in_a_scope_answers_at_once(world, owner):
     campaign = make(world, owner, entity_scope='custom("x").matches("(a+)+$")')
     members = scope_members(campaign=campaign, entity_ids=[svc.pk, matching.pk], now=timezone.now(), refresh=True)
     assert members == {matching.pk}
+
+
+# --- races: real threads, each on its own connection, released together ----------------------------------
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_racing_creates_of_one_key_make_one_campaign_and_conflicts():
+    from apps.accounts.models import User
+    from tests.campaigns.world import build_world
+    from tests.concurrency import race_same
+
+    world = build_world()
+    owner = User.objects.create_user(username="racer", email="racer@example.com")
+    outcomes = race_same(lambda: make(world, owner, key="raced"), 6)
+    assert sorted(o.kind for o in outcomes) == ["ApplicationError"] * 5 + ["ok"], [o.error for o in outcomes]
+    assert {o.error.code for o in outcomes if isinstance(o.error, ApplicationError)} == {"conflict"}
+    assert Campaign.objects.filter(key="raced").count() == 1

@@ -333,3 +333,30 @@ def test_adding_a_dependency_schedules_a_rescore_of_both_ends(heard, django_capt
     rescored = set(EntityScore.objects.filter(scorecard=card).values_list("entity_id", flat=True))
     assert rescored == {caller.pk, callee.pk}
     assert bystander.pk not in rescored
+
+
+# --- races: real threads, each on its own connection, released together ----------------------------------
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_racing_creates_of_one_relationship_type_make_one_and_conflicts():
+    from apps.catalog.relations import relationship_type_create
+    from apps.core.errors import ApplicationError
+    from tests.concurrency import race_same
+
+    outcomes = race_same(lambda: relationship_type_create(tag="raced", fields={"name": "Raced"}), 6)
+    assert sorted(o.kind for o in outcomes) == ["ApplicationError"] * 5 + ["ok"], [o.error for o in outcomes]
+    assert {o.error.code for o in outcomes if isinstance(o.error, ApplicationError)} == {"conflict"}
+    assert RelationshipType.objects.filter(tag="raced").count() == 1
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_racing_creates_of_one_dependency_make_one_and_conflicts():
+    from apps.core.errors import ApplicationError
+    from tests.concurrency import race_same
+
+    caller, callee = apply("caller-svc"), apply("callee-svc")
+    outcomes = race_same(lambda: dependency_create(caller=caller, callee_tag_or_id="callee-svc", metadata={}), 6)
+    assert sorted(o.kind for o in outcomes) == ["ApplicationError"] * 5 + ["ok"], [o.error for o in outcomes]
+    assert {o.error.code for o in outcomes if isinstance(o.error, ApplicationError)} == {"conflict"}
+    assert EntityDependency.objects.filter(caller=caller, callee=callee).count() == 1

@@ -260,3 +260,33 @@ def test_entity_patch_descriptor_merges_into_the_stored_descriptor(db):
     assert (entity.name, entity.groups) == ("Pay", ["a", "b"])
     tag, entity, action, _ = entity_patch_descriptor(text="info:\n  x-cortex-tag: pay\n  x-cortex-groups: [b]\n")
     assert (action, entity.groups) == ("updated", ["b"])
+
+
+# --- races: real threads, each on its own connection, released together ----------------------------------
+
+
+RACED = "openapi: 3.0.1\ninfo:\n  title: Raced\n  x-cortex-tag: Raced-Svc\n  x-cortex-type: service\n"
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_racing_applies_of_one_new_entity_create_it_once_and_all_succeed():
+    from tests.concurrency import race_same
+
+    outcomes = race_same(lambda: entity_apply_descriptor(text=RACED)[1], 6)
+    # The loser of the insert applies again as an update of the same content: what it would do had it come second.
+    assert sorted(o.value for o in outcomes) == ["created"] + ["unchanged"] * 5, [o.error for o in outcomes]
+    assert list(Entity.objects.values_list("tag", flat=True)) == ["raced-svc"]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_racing_patches_creating_one_entity_each_merge_into_the_winner():
+    from apps.catalog.services import entity_patch_descriptor
+    from tests.concurrency import race
+
+    def patch(group: str):
+        text = f"openapi: 3.0.1\ninfo:\n  title: Cart\n  x-cortex-tag: cart\n  x-cortex-groups:\n    - {group}\n"
+        return lambda: entity_patch_descriptor(text=text, append_arrays=True)[2]
+
+    outcomes = race(*(patch(f"g{n}") for n in range(6)))
+    assert sorted(o.value for o in outcomes) == ["created"] + ["updated"] * 5, [o.error for o in outcomes]
+    assert sorted(Entity.objects.get(tag="cart").groups) == [f"g{n}" for n in range(6)]

@@ -126,3 +126,31 @@ def test_apply_scorecard_dry_run_fails_on_a_database_refusal(tmp_path, capsys):
         call_command("apply_scorecard", str(path), "--dry-run")
     assert "the database refused the descriptor" in capsys.readouterr().err
     assert snapshot() == ([], [], [])
+
+
+# --- races: real threads, each on its own connection, released together ----------------------------------
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_racing_applies_of_one_new_scorecard_create_it_once_and_all_succeed():
+    from tests.concurrency import race_same
+
+    outcomes = race_same(lambda: scorecard_apply_descriptor(text=DESIGN_DESCRIPTOR).action, 6)
+    # The loser of the insert applies again as an update of the same content: what it would do had it come second.
+    assert sorted(o.value for o in outcomes) == ["created"] + ["unchanged"] * 5, [o.error for o in outcomes]
+    scorecard = Scorecard.objects.get(tag="production-readiness")
+    assert scorecard.version == 1
+    assert Level.objects.filter(scorecard=scorecard).count() == 3
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_racing_datadog_rule_creates_of_one_name_make_one_rule_and_conflicts():
+    from apps.core.errors import ApplicationError
+    from apps.scorecards.services import rule_create_custom
+    from tests.concurrency import race_same
+
+    outcomes = race_same(lambda: rule_create_custom(name="Raced", scorecard_name="Raced Scorecard"), 6)
+    assert sorted(o.kind for o in outcomes) == ["ApplicationError"] * 5 + ["ok"], [o.error for o in outcomes]
+    assert {o.error.code for o in outcomes if isinstance(o.error, ApplicationError)} == {"conflict"}
+    assert list(Rule.objects.values_list("title", flat=True)) == ["Raced"]
+    assert Scorecard.objects.filter(name="Raced Scorecard").count() == 1
