@@ -240,7 +240,7 @@ SCORE_HISTORY_RETENTION_DAYS = env_int("SCORE_HISTORY_RETENTION_DAYS", 400)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apps.api.schema.ApiAutoSchema",
 }
 
 # How long a campaign's scope membership (a rule-language expression over every entity) stays cached; a beat

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from apps.api.cortex import representations as rep
 from apps.api.cortex.base import CortexView, Page
+from apps.api.cortex.docs import CustomDataDoc
 from apps.api.cortex.errors import cortex_exception_handler, violation
 from apps.api.cortex.serializers import CustomDataBulkInput, CustomDataInput
 from apps.api.cortex.views.lookups import (
@@ -161,7 +162,7 @@ class CustomDataView(CortexView):
             OpenApiParameter("page", int, description="0-based page, default 0."),
             OpenApiParameter("pageSize", int, description="1..1000, default 250."),
         ],
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: CustomDataDoc(many=True)},
     )
     def get(self, request, tag_or_id: str):
         # As Cortex: a bare array, paged by page/pageSize, empty past the end (how the CLI's pager stops).

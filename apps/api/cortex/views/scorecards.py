@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from apps.api.cortex import representations as rep
 from apps.api.cortex.base import CortexView, Page
+from apps.api.cortex.docs import EntityScorecardScoreDoc
 from apps.api.cortex.errors import violation
 from apps.api.cortex.views.lookups import (
     EDIT_SCORECARDS,
@@ -236,7 +237,7 @@ class EntityScorecardScoresView(CortexView):
         tags=TAG,
         operation_id="getEntityScorecardScores",
         summary="Every scorecard score of one entity",
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: EntityScorecardScoreDoc(many=True)},
     )
     def get(self, request, tag_or_id: str):
         entity = entity_for(tag_or_id)
