@@ -181,6 +181,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, int | str] = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
     "unacked_restore_interval": 10,
     "unacked_restore_throttle": 1,
+    # A worker restores under a lock in Redis; one killed while holding it blocks every restore until the
+    # lock expires (kombu's default, 300 s). The worker tests kill workers, so they shorten it.
+    "unacked_mutex_expire": env_int("CELERY_UNACKED_MUTEX_EXPIRE", 300),
 }
 if CELERY_BROKER_URL == "filesystem://":
     _queue_dir = DATA_DIR / "celery-queue"

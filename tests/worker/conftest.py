@@ -152,6 +152,8 @@ def start_worker(
             "CELERY_TASK_ALWAYS_EAGER": "false",
             "CELERY_QUEUE": celery_queue,
             "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
+            # A worker killed while it holds kombu's restore lock would block the next one's restores.
+            "CELERY_UNACKED_MUTEX_EXPIRE": str(VISIBILITY_TIMEOUT),
             "DATA_DIR": str(data_dir),
             "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
             "EMAIL_FILE_PATH": str(mail_dir),
