@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import Http404
 from django.views.generic import ListView, TemplateView
 
+from apps.accounts.access import DashboardAccessMixin
 from apps.campaigns.models import Campaign
 from apps.campaigns.selectors import (
     ROW_FAILING,
@@ -17,12 +18,11 @@ from apps.campaigns.selectors import (
 )
 from apps.core.markdown import render_markdown
 from apps.core.pagination import NearestPageMixin, paginate
-from apps.core.views import ReadAccessMixin
 
 ENTITIES_PER_PAGE = 50
 
 
-class CampaignListView(ReadAccessMixin, NearestPageMixin, ListView):
+class CampaignListView(DashboardAccessMixin, NearestPageMixin, ListView):
     template_name = "campaigns/list.html"
     context_object_name = "campaigns"
     paginate_by = 50
@@ -32,7 +32,7 @@ class CampaignListView(ReadAccessMixin, NearestPageMixin, ListView):
         return campaigns_for_dashboard()
 
 
-class CampaignDetailView(ReadAccessMixin, TemplateView):
+class CampaignDetailView(DashboardAccessMixin, TemplateView):
     template_name = "campaigns/detail.html"
     extra_context = {"nav": "campaigns"}
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -12,8 +11,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django.views.generic import ListView, TemplateView, View
 
+from apps.accounts.access import DashboardAccessMixin, dashboard_access_required
 from apps.core.pagination import NearestPageMixin
-from apps.core.views import ReadAccessMixin
 from apps.evaluations import dashboard
 from apps.evaluations.models import RunTrigger
 from apps.evaluations.rescoring import pending_rescores
@@ -22,7 +21,7 @@ from apps.evaluations.runs import run_request
 EVALUATE_PERMISSION = "scorecards.evaluate_scorecard"
 
 
-class HomeView(ReadAccessMixin, TemplateView):
+class HomeView(DashboardAccessMixin, TemplateView):
     template_name = "evaluations/home.html"
     extra_context = {"nav": "home"}
 
@@ -30,7 +29,7 @@ class HomeView(ReadAccessMixin, TemplateView):
         return super().get_context_data(cards=dashboard.home_cards(user=self.request.user), **kwargs)
 
 
-class ScorecardView(ReadAccessMixin, NearestPageMixin, ListView):
+class ScorecardView(DashboardAccessMixin, NearestPageMixin, ListView):
     template_name = "evaluations/scorecard.html"
     paginate_by = 50
     context_object_name = "scores"
@@ -83,7 +82,7 @@ def _progress(request: HttpRequest, scorecard, run) -> HttpResponse:
     )
 
 
-class ProgressView(ReadAccessMixin, View):
+class ProgressView(DashboardAccessMixin, View):
     """The run progress partial, polled by htmx while a run is going."""
 
     def get(self, request, *args, **kwargs):
@@ -92,7 +91,7 @@ class ProgressView(ReadAccessMixin, View):
 
 
 @require_POST
-@login_required
+@dashboard_access_required()
 def evaluate_view(request: HttpRequest, tag: str) -> HttpResponse:
     """Start a run of the scorecard (or join the one going) and answer with its progress partial."""
     if not request.user.has_perm(EVALUATE_PERMISSION):
@@ -106,7 +105,7 @@ def evaluate_view(request: HttpRequest, tag: str) -> HttpResponse:
     return redirect("evaluations:scorecard", tag=scorecard.tag)
 
 
-class EntityView(ReadAccessMixin, TemplateView):
+class EntityView(DashboardAccessMixin, TemplateView):
     template_name = "evaluations/entity.html"
 
     def get_context_data(self, **kwargs):

@@ -156,6 +156,14 @@ def _transition(
 
 
 def _check_not_own(exemption_id: int, by: User) -> None:
+    """Approve and deny: no one decides their own request (DESIGN §7), unless the setting lets Admins.
+
+    Revoke does not call this, on purpose: an approver may revoke an exemption they requested, however it was
+    approved (by a colleague, by autoApprove, or by themselves as an Admin under the setting). The four-eyes rule
+    guards the decision that sets a rule aside; revoking only makes the rule count again, so it cannot give the
+    requester anything, and forbidding it would keep in force an exemption its own requester knows is no longer
+    needed until a colleague acts. The revocation is recorded with its reason like any other.
+    """
     requested_by = Exemption.objects.filter(pk=exemption_id).values_list("requested_by_id", flat=True).first()
     if requested_by is None or requested_by != by.pk:
         return
@@ -200,10 +208,14 @@ def exemption_deny(*, exemption_id: int, by: User, reason: str, now: datetime | 
 
 @transaction.atomic
 def exemption_revoke(*, exemption_id: int, by: User, reason: str, now: datetime | None = None) -> Exemption:
-    """APPROVED -> REVOKED, with a reason; the rule counts again from the next re-score."""
+    """APPROVED -> REVOKED, with a reason; the rule counts again from the next re-score.
+
+    Anyone allowed to configure exemptions may revoke, their own exemptions included (see `_check_not_own`).
+    """
     now = now or timezone.now()
     _require(by, DECIDE_PERMISSION, "revoke")
     reason = _clean_reason(reason, required=True, action="revoke")
+    # No _check_not_own here: revoking one's own exemption is allowed (it only takes an exemption away).
     return _transition(
         exemption_id=exemption_id,
         by=by,

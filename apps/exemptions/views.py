@@ -12,8 +12,6 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -21,6 +19,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
 
+from apps.accounts.access import DashboardAccessMixin, dashboard_access_required
 from apps.catalog.models import Entity
 from apps.core.errors import ApplicationError
 from apps.core.pagination import paginate
@@ -47,7 +46,7 @@ if TYPE_CHECKING:
     from apps.accounts.models import User
 
     class AuthenticatedHttpRequest(HttpRequest):
-        user: User  # what @login_required guarantees
+        user: User  # what @dashboard_access_required() guarantees (signed in)
 
 
 PAGE_SIZE = 50
@@ -69,7 +68,7 @@ def report_card_url(entity: Entity, scorecard: Scorecard) -> str:
 
 
 @require_POST
-@login_required
+@dashboard_access_required()
 def exemption_request_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = ExemptionRequestForm(request.POST)
     form.is_valid()
@@ -98,8 +97,11 @@ def exemption_request_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     return redirect(back)
 
 
-class ExemptionListView(LoginRequiredMixin, TemplateView):
-    """One page, four tabs: Inbox (approvers), Approved, History, Mine."""
+class ExemptionListView(DashboardAccessMixin, TemplateView):
+    """One page, four tabs: Inbox (approvers), Approved, History, Mine. PUBLIC_READ does not open it: it names
+    people and their reasons, and "Mine" needs someone signed in."""
+
+    public_read = False
 
     template_name = "exemptions/list.html"
     extra_context = {"nav": "exemptions"}
@@ -171,18 +173,18 @@ def _decide(request: HttpRequest, exemption_id: int, action: Callable[..., Exemp
 
 
 @require_POST
-@login_required
+@dashboard_access_required()
 def exemption_approve_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _decide(request, pk, exemption_approve, "approved")
 
 
 @require_POST
-@login_required
+@dashboard_access_required()
 def exemption_deny_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _decide(request, pk, exemption_deny, "denied")
 
 
 @require_POST
-@login_required
+@dashboard_access_required()
 def exemption_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _decide(request, pk, exemption_revoke, "revoked")

@@ -9,8 +9,8 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.views.generic import TemplateView
 
+from apps.accounts.access import DashboardAccessMixin
 from apps.core.pagination import paginate
-from apps.core.views import ReadAccessMixin
 from apps.reports import selectors
 from apps.scorecards.models import Scorecard
 
@@ -48,7 +48,7 @@ def chart_pct(value: float | None) -> float | None:
     return None if value is None else round(value * 100, 1)
 
 
-class ReportView(ReadAccessMixin, TemplateView):
+class ReportView(DashboardAccessMixin, TemplateView):
     """A report page; `?format=csv` answers with `csv_rows()` instead of the page."""
 
     extra_context = {"nav": "reports"}

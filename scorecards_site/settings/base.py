@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -68,6 +69,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "apps.core",
     "apps.accounts",
     "apps.catalog",
@@ -84,6 +86,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "apps.core.middleware.RejectNulCharactersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -92,6 +95,26 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# Content-Security-Policy on every response (django-csp; README, "Security headers"). Scripts come only from
+# this site's static files (htmx, Chart.js, the pages' own files under static/js, Swagger UI from the sidecar):
+# no inline <script>, no on*= handlers, no eval. Style sheets and <style> elements likewise come only from
+# this site. Only style="" attributes are allowed inline (style-src-attr), because they carry data that no
+# static sheet can: each level's colour, chosen in its scorecard's descriptor, and the widths of the
+# level-distribution bars. An attribute cannot load anything from elsewhere (img-src and font-src stay 'self').
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
 
 # Both vendor APIs use paths without a trailing slash; a redirect would break their POSTs.
 APPEND_SLASH = False
@@ -152,6 +175,9 @@ LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 # Let anyone read scores and reports without signing in (badges are always public).
 PUBLIC_READ = env_bool("PUBLIC_READ", False)
+# Every other reader needs at least the Viewer role; the 403 page tells a user without one whom to ask: this
+# text (a team, a channel, an address) when set, and the first Admins.
+ACCESS_REQUEST_CONTACT = env_str("ACCESS_REQUEST_CONTACT", "")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -1,10 +1,12 @@
 from datetime import UTC, datetime
 
 import pytest
+from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from apps.accounts.roles import VIEWER
 from apps.campaigns.selectors import campaign_progress
 from apps.campaigns.services import campaign_create
 from tests.campaigns.world import add_entities
@@ -22,6 +24,7 @@ def campaign(world, owner):
 
 @pytest.fixture
 def signed_in(client, owner):
+    owner.groups.add(Group.objects.get(name=VIEWER))  # the dashboard needs at least the Viewer role
     client.force_login(owner)
     return client
 

@@ -210,6 +210,38 @@ def test_the_setting_does_not_let_non_admins_approve_their_own(world, settings):
         exemption_approve(exemption_id=exemption.id, by=approver)
 
 
+def test_an_approver_may_revoke_their_own_exemption(world, settings):
+    """Decided (README, Exemptions): revoking only takes an exemption away, so the four-eyes rule does not apply."""
+    settings.EXEMPTIONS_ADMINS_MAY_APPROVE_OWN = False
+    approver = world[4]
+    colleague = user_create_with_role(username="colleague", role="Approver")
+    exemption = request(world, by=approver)
+    with pytest.raises(PermissionDeniedError, match="your own"):
+        exemption_approve(exemption_id=exemption.id, by=approver)
+    exemption_approve(exemption_id=exemption.id, by=colleague)
+    revoked = exemption_revoke(exemption_id=exemption.id, by=approver, reason="fixed it myself")
+    assert (revoked.status, revoked.decided_by, revoked.decision_reason) == (S.REVOKED, approver, "fixed it myself")
+    assert events(revoked)[-1] == ("APPROVED", "REVOKED", "approver", "approver", "fixed it myself")
+
+
+def test_an_admin_may_revoke_an_exemption_they_approved_for_themselves(world, settings):
+    settings.EXEMPTIONS_ADMINS_MAY_APPROVE_OWN = True
+    admin = user_create_with_role(username="boss", role="Admin")
+    exemption = request(world, by=admin)
+    exemption_approve(exemption_id=exemption.id, by=admin)
+    settings.EXEMPTIONS_ADMINS_MAY_APPROVE_OWN = False  # the setting governs approving only
+    assert exemption_revoke(exemption_id=exemption.id, by=admin, reason="done").status == S.REVOKED
+
+
+def test_requesters_without_the_configure_permission_cannot_revoke_their_own(world):
+    viewer, approver = world[3], world[4]
+    exemption = request(world, by=viewer)
+    exemption_approve(exemption_id=exemption.id, by=approver)
+    with pytest.raises(PermissionDeniedError):
+        exemption_revoke(exemption_id=exemption.id, by=viewer, reason="done")
+    assert Exemption.objects.get().status == S.APPROVED
+
+
 def test_unknown_exemption(world):
     with pytest.raises(NotFoundError):
         exemption_approve(exemption_id=999999, by=world[4])

@@ -197,8 +197,21 @@ def test_request_with_auto_approve_says_so(client, db):
     assert any("approved automatically" in m for m in flashed(response))
 
 
-def test_request_without_permission_is_a_message_not_a_500(client, world):
+def test_request_without_a_role_is_the_403_page_not_a_500(client, world):
     world.viewer.groups.clear()
+    client.force_login(world.viewer)
+    response = post_request(client, world)
+    assert response.status_code == 403
+    assert "You need the Viewer role" in response.content.decode()
+    assert not Exemption.objects.exists()
+
+
+def test_request_without_the_request_permission_is_a_message_not_a_500(client, world):
+    """A role whose permissions were narrowed in the admin: the service refuses, the page says why."""
+    from django.contrib.auth.models import Permission
+
+    world.viewer.groups.clear()
+    world.viewer.user_permissions.add(Permission.objects.get(codename="view_scorecard"))
     client.force_login(world.viewer)
     response = post_request(client, world)
     assert response.status_code == 302

@@ -419,4 +419,6 @@ class TestSchema:
         response = client.get("/api/docs")
         assert response.status_code == 200
         assert response["Content-Type"].startswith("text/html")
-        assert "/api/schema" in response.content.decode()
+        script = client.get("/api/docs?script=")  # the split view: no inline script on the page
+        assert script["Content-Type"].startswith("application/javascript")
+        assert "/api/schema" in script.content.decode()
