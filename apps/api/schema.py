@@ -100,7 +100,12 @@ class DatadogErrorStringsDoc(serializers.Serializer):
 
 
 class DatadogErrorSourceDoc(serializers.Serializer):
-    pointer = serializers.CharField(help_text="JSON pointer to the attribute, e.g. /data/attributes/name.")
+    """Where the error is: `pointer` into the body, or `parameter`, the query parameter (one of the two)."""
+
+    pointer = serializers.CharField(
+        required=False, help_text="JSON pointer to the attribute, e.g. /data/attributes/name."
+    )
+    parameter = serializers.CharField(required=False, help_text="The query parameter, e.g. filter[campaign][status].")
 
 
 class DatadogErrorMetaDoc(serializers.Serializer):

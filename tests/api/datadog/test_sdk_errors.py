@@ -106,6 +106,8 @@ def rate(settings):
 
     def set_rate(value: str) -> None:
         settings.API_RATE_LIMIT = value
+        # Counting starts afresh: the world's own setup requests sit in the counter's window otherwise.
+        settings.API_RATE_LIMIT_KEY_PREFIX = f"{settings.API_RATE_LIMIT_KEY_PREFIX}-{value.replace('/', '-')}"
 
     cache.clear()
     yield set_rate
