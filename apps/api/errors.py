@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions
 
 from apps.core.errors import ApplicationError, Problem, ValidationFailed
@@ -91,15 +91,30 @@ def crash(exc: BaseException, request) -> Failure:
 # --- Django-level handlers, for paths no API view matched and crashes outside DRF -----------------
 
 
-def _render(request: HttpRequest, failure: Failure) -> JsonResponse | None:
+def _render(request: HttpRequest, failure: Failure, *, view_shape: bool = False) -> JsonResponse | None:
     from apps.api.cortex.errors import cortex_body
-    from apps.api.datadog.errors import datadog_body
+    from apps.api.datadog.errors import OBJECTS, datadog_body
 
     if request.path.startswith("/api/v1/"):
         return JsonResponse(cortex_body(failure), status=failure.status)
     if request.path.startswith("/api/v2/"):
-        return JsonResponse(datadog_body(failure), status=failure.status)
+        shape = _error_shape(request) if view_shape else OBJECTS
+        return JsonResponse(datadog_body(failure, shape), status=failure.status)
     return None
+
+
+def _error_shape(request: HttpRequest):
+    """The error shape of the Datadog operation at the request's path (its view's `error_shape`), so input refused
+    before its view (a NUL in the URL, a body too large) answers in that operation's shape, as the view would."""
+    from django.urls import Resolver404, resolve
+
+    from apps.api.datadog.errors import OBJECTS
+
+    try:
+        view = resolve(request.path_info).func
+    except Resolver404:
+        return OBJECTS
+    return getattr(getattr(view, "view_class", None), "error_shape", OBJECTS)
 
 
 def page_not_found(request: HttpRequest, exception=None):
@@ -116,10 +131,13 @@ def bad_request(request: HttpRequest, exception=None):
     from django.views import defaults
 
     if isinstance(exception, RequestDataTooBig):
-        response = _render(request, failure_of(exception) or Failure(413, "The request body is too large."))
-        return response or defaults.bad_request(request, exception)
+        failure = failure_of(exception) or Failure(413, "The request body is too large.")
+        # Pages answer 413 too (a form posted from the dashboard), in plain text: nothing else can be read.
+        return _render(request, failure, view_shape=True) or HttpResponse(
+            failure.detail, status=413, content_type="text/plain"
+        )
     message = str(exception) if isinstance(exception, BadRequest) and str(exception) else "Bad request."
-    response = _render(request, Failure(400, message))
+    response = _render(request, Failure(400, message), view_shape=True)
     return response or defaults.bad_request(request, exception)
 
 

@@ -30,20 +30,37 @@ def query_list(request, name: str) -> list[str] | None:
     return values or None
 
 
+# The largest whole number a query parameter may hold: PostgreSQL's bigint, so a page or offset past it (which
+# could reach no row, and whose SQL OFFSET the database would refuse) is a 400, not a 500.
+MAX_QUERY_INT = 2**63 - 1
+
+
+def _shown(raw: str) -> str:
+    """A parameter's value as a message quotes it: a 5,000-digit number is not echoed back whole."""
+    return repr(raw) if len(raw) <= 40 else repr(raw[:40]) + f" ({len(raw):,} characters)"
+
+
 @overload
 def query_int(request, name: str, *, default: int, low: int, high: int | None = None) -> int: ...
 @overload
 def query_int(request, name: str, *, default: int | None, low: int, high: int | None = None) -> int | None: ...
 def query_int(request, name: str, *, default: int | None, low: int, high: int | None = None) -> int | None:
+    """A whole number from `low` to `high` (at most MAX_QUERY_INT), or `default` when absent; anything else,
+    negative or past 64 bits included, is a 400 naming the parameter."""
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
+    top = MAX_QUERY_INT if high is None else min(high, MAX_QUERY_INT)
+    bounds = f"between {low} and {high}" if high is not None else f"{low} or more, at most {top}"
+    digits = raw.strip().lstrip("+-")
+    if digits.isdecimal() and len(digits.lstrip("0")) > len(str(MAX_QUERY_INT)):
+        # Past 64 bits whatever its value (and int() refuses more than 4,300 digits): no need to read it.
+        raise exceptions.ValidationError({name: f"must be {bounds}, not {_shown(raw)}"})
     try:
         value = int(raw)
     except ValueError:
-        raise exceptions.ValidationError({name: f"must be a whole number, not {raw!r}"}) from None
-    if value < low or (high is not None and value > high):
-        bounds = f"between {low} and {high}" if high is not None else f"{low} or more"
+        raise exceptions.ValidationError({name: f"must be a whole number, not {_shown(raw)}"}) from None
+    if value < low or value > top:
         raise exceptions.ValidationError({name: f"must be {bounds}, not {value}"})
     return value
 

@@ -25,6 +25,8 @@ def viewer(client):
         reverse("reports:executive") + "?%00=1",
         reverse("evaluations:entity", args=["nul\x00tag"]),
         reverse("reports:badge_svg", args=["card", "a\x00b"]),
+        "/badges/a%00/b.svg",
+        "/badges/card/a%00.json",
     ],
 )
 def test_nul_in_a_page_url_is_a_bad_request(client, viewer, url):
@@ -38,11 +40,27 @@ def test_nul_in_an_api_url_is_a_bad_request_in_the_vendors_shape(client):
     assert cortex.status_code == 400
     assert cortex.json()["httpStatus"] == 400
     assert "NUL" in cortex.json()["details"]
-    datadog = client.get("/api/v2/scorecard/rules?filter%5Brule%5D%5Bname%5D=%00")
+    # Each Datadog operation in its own shape: JSON:API error objects for scorecards, strings for rules.
+    datadog = client.get("/api/v2/scorecard/scorecards?filter%5Bscorecard%5D%5Bname%5D=%00")
     assert datadog.status_code == 400
     assert datadog.json()["errors"][0]["status"] == "400"
     assert "NUL" in datadog.json()["errors"][0]["detail"]
+    assert "'filter[scorecard][name]'" in datadog.json()["errors"][0]["detail"]
+    datadog = client.get("/api/v2/scorecard/rules?filter%5Brule%5D%5Bname%5D=%00")
+    assert datadog.status_code == 400
+    assert datadog.json() == {
+        "errors": ["NUL characters are not allowed in URLs: the query parameter 'filter[rule][name]' holds one."]
+    }
 
 
 def test_urls_without_nul_pass_through(client, viewer):
     assert client.get(reverse("reports:all_scorecards") + "?q=x").status_code == 200
+
+
+def test_a_body_too_large_for_a_page_answers_413(client):
+    response = client.post("/accounts/login/", data=b"username=" + b"x" * (5 << 20), content_type=FORM)
+    assert response.status_code == 413
+    assert "larger than" in response.content.decode()
+
+
+FORM = "application/x-www-form-urlencoded"

@@ -426,3 +426,66 @@ def test_every_real_world_filter_key_is_understood():
         except ValidationFailed as exc:
             bad += [str(p) for p in exc.problems if ".filter." in f".{p.path}" and not p.path.endswith("query")]
     assert bad == []
+
+
+# --- hostile descriptors (issue 13): refused fast, naming where, writing nothing -----------------------------------
+
+
+def _row_counts() -> dict[str, int]:
+    from apps.campaigns.models import Campaign
+    from apps.catalog.models import Entity
+    from apps.evaluations.models import RuleOutcome
+
+    return {model.__name__: model.objects.count() for model in (Scorecard, Rule, Entity, Campaign, RuleOutcome)}
+
+
+_NOTS = "not " * 20_000 + "true"
+_DIGITS = "1" * 5_000 + " > 1"
+_OWNER_RULE = "expression: ownership.allOwners().length > 0"
+
+
+# (what the design descriptor becomes, path, line, message)
+HOSTILE = {
+    "nul-in-an-expression": (
+        DESIGN_DESCRIPTOR.replace(_OWNER_RULE, 'expression: custom("\x00")'), "", 19, "holds a NUL character"
+    ),
+    "nul-in-a-name": (DESIGN_DESCRIPTOR.replace("name: Production", "name: Pro\x00duction"), "", 2, "NUL character"),
+    "5mb": (DESIGN_DESCRIPTOR + "#" * (5 << 20), "", None, "characters long; at most 1,048,576"),
+    "nested-1000-deep": (DESIGN_DESCRIPTOR + "x: " + "[" * 1_000 + "]" * 1_000 + "\n", "", 29, "nests more than 64"),
+    "nested-1000-deep-block": (
+        DESIGN_DESCRIPTOR + "".join("  " * i + f"k{i}:\n" for i in range(1_000)), "", 93, "nests more than 64"
+    ),
+    "20000-nots-in-a-rule": (
+        DESIGN_DESCRIPTOR.replace(_OWNER_RULE, f"expression: {_NOTS}"), "rules[0].expression", 19,
+        "expression column 1: the expression is 80,004 characters long",
+    ),
+    "5000-digits-in-a-rule": (
+        DESIGN_DESCRIPTOR.replace(_OWNER_RULE, f"expression: {_DIGITS}"), "rules[0].expression", 19,
+        "expression column 1: a number may have at most 100 digits",
+    ),
+    "20000-nots-in-the-filter": (
+        DESIGN_DESCRIPTOR.replace("filter:\n", f"filter:\n  query: {_NOTS}\n", 1), "filter.query", 15,
+        "the expression is 80,004 characters long",
+    ),
+    "5000-digits-in-a-rule-filter": (
+        DESIGN_DESCRIPTOR.replace("filter: {groups:", f"filter: {{query: {_DIGITS}, groups:"), "rules[1].filter.query",
+        28, "a number may have at most 100 digits",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("dry_run", [False, True], ids=["apply", "dry-run"])
+@pytest.mark.parametrize(("text", "path", "line", "message"), HOSTILE.values(), ids=HOSTILE.keys())
+def test_hostile_descriptors_are_refused_fast_naming_where_and_write_nothing(text, path, line, message, dry_run):
+    import time
+
+    before = _row_counts()
+    started = time.monotonic()
+    with pytest.raises(ValidationFailed) as raised:
+        apply(text, dry_run=dry_run)
+    elapsed = time.monotonic() - started
+    problem = raised.value.problems[0]
+    assert message in str(problem), raised.value.problems
+    assert (problem.path, problem.line) == (path, line), problem
+    assert elapsed < 5.0, elapsed  # milliseconds; the slack is for a loaded CI machine
+    assert _row_counts() == before

@@ -6,13 +6,13 @@ import math
 from dataclasses import dataclass
 
 from rest_framework import authentication
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from apps.accounts.authentication import BearerApiKeyAuthentication
 from apps.api.cortex.errors import cortex_exception_handler
-from apps.api.params import query_int
+from apps.api.params import MAX_QUERY_INT, query_int
+from apps.api.parsers import BoundedJSONParser
 from apps.api.permissions import RequiresPermission
 from apps.api.throttling import ApiKeyRateThrottle
 
@@ -26,7 +26,7 @@ class CortexView(APIView):
     permission_classes = [RequiresPermission]
     throttle_classes = [ApiKeyRateThrottle]
     renderer_classes = [JSONRenderer]
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
     required_permissions: dict[str, str] = {}
 
     def get_exception_handler(self):
@@ -49,6 +49,8 @@ class Page:
         if self.size is None:
             return queryset if self.number == 0 else queryset.none()
         start = self.number * self.size
+        if start > MAX_QUERY_INT - self.size:
+            return queryset.none()  # past any table, and past what an SQL OFFSET may be
         return queryset[start : start + self.size]
 
     def total_pages(self, total: int) -> int:

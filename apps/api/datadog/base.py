@@ -6,20 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rest_framework import authentication
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from apps.accounts.authentication import BearerApiKeyAuthentication
 from apps.api.datadog.authentication import DatadogKeyAuthentication
 from apps.api.datadog.errors import STRINGS, ErrorShape, datadog_exception_handler
-from apps.api.params import query_int
+from apps.api.params import MAX_QUERY_INT, query_int
+from apps.api.parsers import BoundedJsonApiParser, BoundedJSONParser
 from apps.api.permissions import RequiresPermission
 from apps.api.throttling import ApiKeyRateThrottle
-
-
-class JsonApiParser(JSONParser):
-    media_type = "application/vnd.api+json"
 
 
 class JsonApiRenderer(JSONRenderer):
@@ -38,7 +34,7 @@ class DatadogView(APIView):
     throttle_classes = [ApiKeyRateThrottle]
     # The SDK sends and expects application/json; JSON:API's own media type is accepted as well.
     renderer_classes = [JSONRenderer, JsonApiRenderer]
-    parser_classes = [JSONParser, JsonApiParser]
+    parser_classes = [BoundedJSONParser, BoundedJsonApiParser]
     required_permissions: dict[str, str] = {}
     # The shape seed 003 gives this operation's errors (apps.api.datadog.errors); 429s are always strings.
     error_shape: ErrorShape = STRINGS
@@ -72,6 +68,8 @@ class OffsetPage:
         )
 
     def slice(self, queryset):
+        if self.offset > MAX_QUERY_INT - self.size:
+            return queryset.none()  # past any table, and past what an SQL OFFSET may be
         return queryset[self.offset : self.offset + self.size]
 
     def meta(self, total: int) -> dict:

@@ -267,8 +267,12 @@ def test_list_rules_paging(viewer):
     assert len(exact["data"]) == 5 and exact["links"] == {}
     past = client.get(RULES, {"page[size]": "2", "page[offset]": "50"})
     assert past.status_code == 200 and past.json()["data"] == []
-    huge = client.get(RULES, {"page[offset]": str(2**70)})
+    huge = client.get(RULES, {"page[offset]": str(2**62)})
     assert huge.status_code == 200 and huge.json()["data"] == []
+    # Past 64 bits no offset is meant (issue 13): a 400 naming the parameter.
+    past_64_bits = client.get(RULES, {"page[offset]": str(2**70)})
+    assert past_64_bits.status_code == 400
+    assert past_64_bits.json()["errors"][0].startswith("page[offset]: must be 0 or more, at most")
 
 
 def test_list_rules_default_page_is_100(viewer):
