@@ -30,6 +30,10 @@ _VIEW = [
     "evaluations.view_entityscore",
     "evaluations.view_ruleresult",
     "evaluations.view_ruleoutcome",
+    # Catalog queries (`cortex queries run/get`): Cortex asks for "Enable Query builder"; a query reads only
+    # what a Viewer may already read, so every role may run one and read its own jobs.
+    "evaluations.add_queryjob",
+    "evaluations.view_queryjob",
     "exemptions.view_exemption",
     "exemptions.view_exemptionevent",
     "exemptions.request_exemption",
@@ -91,16 +95,21 @@ def sync_roles(apps) -> None:
                 app_label, codename = code.split(".")
                 perm = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
                 if perm is None:
-                    if not _migrated(apps, app_label):
-                        # That app's tables come in a later migration, which calls sync_roles again.
+                    if not _migrated(apps, app_label, codename):
+                        # That app's (or model's) table comes in a later migration, which calls sync_roles again.
                         continue
                     raise LookupError(f"permission {code} does not exist")
                 perms.append(perm)
         group.permissions.set(perms)
 
 
-def _migrated(apps, app_label: str) -> bool:
+def _migrated(apps, app_label: str, codename: str = "") -> bool:
     try:
-        return any(True for _ in apps.get_app_config(app_label).get_models())
+        models = list(apps.get_app_config(app_label).get_models())
     except LookupError:
         return False
+    verb, _, model_name = codename.partition("_")
+    if verb in ("add", "change", "delete", "view"):
+        # A model's default permission: that model must exist by now (not only its app).
+        return any(model._meta.model_name == model_name for model in models)
+    return bool(models)

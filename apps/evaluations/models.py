@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 
@@ -250,3 +252,50 @@ class PendingRescore(models.Model):
 
     def __str__(self) -> str:
         return f"re-score {self.entity_id or 'all'} on {self.scorecard_id or 'all'}: {self.why}"
+
+
+class QueryState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class QueryJob(models.Model):
+    """One rule-language query over the whole catalog, run on the workers (`cortex queries run`).
+
+    The expression compiled when the job was created; the task evaluates it against every entity that is
+    not archived and keeps the ids of those for which it is true. Moves PENDING -> RUNNING -> DONE | FAILED
+    only by conditional updates (apps.evaluations.queries).
+    """
+
+    job_id = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
+    expression = models.TextField()
+    state = models.CharField(max_length=16, choices=QueryState.choices, default=QueryState.PENDING)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    entities_total = models.PositiveIntegerField(default=0)
+    entities_done = models.PositiveIntegerField(default=0)
+    # Ids of the matching entities (ordered by tag when the job finished); an entity deleted since drops out.
+    result_entity_ids = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["requested_by", "-created_at"], name="queryjob_requester_created")]
+
+    def __str__(self) -> str:
+        return f"query {self.job_id} ({self.state})"
+
+    @property
+    def progress(self) -> float:
+        """Share of the catalog evaluated, 0..1 (1 once finished)."""
+        if self.state in (QueryState.DONE, QueryState.FAILED):
+            return 1.0
+        if not self.entities_total:
+            return 0.0
+        return self.entities_done / self.entities_total

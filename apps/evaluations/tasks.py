@@ -109,3 +109,15 @@ def prune_score_history() -> None:
     from apps.evaluations.services import score_history_prune
 
     score_history_prune()
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def run_query(job_pk: int) -> None:
+    """Run one catalog query job (apps.evaluations.queries); a finished job is left alone, so a redelivery
+    is harmless. A failure is recorded on the job (FAILED, with the reason) and not retried."""
+    from apps.evaluations.queries import query_job_run
+
+    try:
+        query_job_run(job_pk=job_pk)
+    except Exception:  # already recorded on the job as FAILED
+        logger.exception("query job %s failed", job_pk)

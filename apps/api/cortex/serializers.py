@@ -17,6 +17,11 @@ class ExemptionDecisionInput(serializers.Serializer):
     reason = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
 
 
+class QueryRunInput(serializers.Serializer):
+    # The CLI sends a file's text as is, newline and all; the service strips it and limits its length.
+    query = serializers.CharField(max_length=20_000, trim_whitespace=False)
+
+
 class CustomDataInput(serializers.Serializer):
     key = serializers.CharField(max_length=255)
     value = serializers.JSONField()

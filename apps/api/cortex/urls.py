@@ -1,7 +1,7 @@
 from django.urls import path
 
 from apps.api.cortex import views
-from apps.api.cortex.views import relations
+from apps.api.cortex.views import queries, relations
 
 # Fixed segments ("descriptor") come before the <tag> patterns they would otherwise match.
 urlpatterns = [
@@ -93,6 +93,8 @@ urlpatterns = [
         relations.EntitySourcesView.as_view(),
         name="cortex-entity-sources",
     ),
+    path("queries", queries.QueryRunView.as_view(), name="cortex-queries"),
+    path("queries/<str:job_id>", queries.QueryJobView.as_view(), name="cortex-query"),
     path("relationship-types", relations.RelationshipTypeListView.as_view(), name="cortex-relationship-types"),
     path(
         "relationship-types/<str:type_tag>", relations.RelationshipTypeView.as_view(), name="cortex-relationship-type"
