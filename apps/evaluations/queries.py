@@ -91,7 +91,9 @@ def _evaluate_catalog(job: QueryJob, *, now) -> list[int]:
         chunk = entity_ids[start : start + size]
         facts = entity_facts_bulk(chunk, now=now, required=compiled.required_facts)
         matches.extend(entity_id for entity_id in chunk if entity_id in facts and _matches(compiled, facts[entity_id]))
-        QueryJob.objects.filter(pk=job.pk, state=QueryState.RUNNING).update(entities_done=F("entities_done") + len(chunk))
+        QueryJob.objects.filter(pk=job.pk, state=QueryState.RUNNING).update(
+            entities_done=F("entities_done") + len(chunk)
+        )
     return matches
 
 

@@ -98,17 +98,19 @@ def test_a_crash_marks_the_job_failed_with_the_reason(catalog, user, monkeypatch
     assert query_matches(job) == []
 
 
-def test_chunks_cost_the_same_queries_whatever_their_size(
-    entity_factory, user, settings, django_assert_num_queries
-):
+def test_chunks_cost_the_same_queries_whatever_their_size(entity_factory, user, settings, django_assert_num_queries):
     settings.EVALUATION_CHUNK_SIZE = 5
     entity_factory.create_batch(5)
-    job = QueryJob.objects.create(expression='entity.type() = "service"', requested_by=user, created_at=user.date_joined)
+    job = QueryJob.objects.create(
+        expression='entity.type() = "service"', requested_by=user, created_at=user.date_joined
+    )
     # claim, load, list ids, store the total, finish; per chunk: the six bulk loaders and the progress.
     with django_assert_num_queries(12) as one_chunk:
         query_job_run(job_pk=job.pk)
     entity_factory.create_batch(5)
-    job = QueryJob.objects.create(expression='entity.type() = "service"', requested_by=user, created_at=user.date_joined)
+    job = QueryJob.objects.create(
+        expression='entity.type() = "service"', requested_by=user, created_at=user.date_joined
+    )
     per_chunk = len(one_chunk.captured_queries) - 5
     with django_assert_num_queries(5 + 2 * per_chunk):
         query_job_run(job_pk=job.pk)

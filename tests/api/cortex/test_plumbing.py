@@ -150,6 +150,8 @@ OPERATIONS = [
     ("get", "/api/v1/relationships/t?page=0&pageSize=250", None, "application/yaml"),
     ("get", f"/api/v1/catalog/{GOOD}/relationships/t/destinations?depth=1", None, "application/yaml"),
     ("post", f"/api/v1/catalog/{GOOD}/relationships/t/sources", '{"sources": ["bad-svc"]}', "application/json"),
+    ("post", "/api/v1/queries", '{"query": "true"}', "application/json"),
+    ("get", "/api/v1/queries/00000000-0000-0000-0000-000000000000", None, "application/yaml"),
 ]
 
 
@@ -162,7 +164,7 @@ def _call(client, method, path, body, content_type):
 def _state():
     from apps.activity.models import CustomEvent, CustomMetric, CustomMetricPoint, Deploy
     from apps.catalog.models import CustomData, Entity, EntityDependency, EntityRelationship, RelationshipType
-    from apps.evaluations.models import EvaluationRun
+    from apps.evaluations.models import EvaluationRun, QueryJob
     from apps.exemptions.models import Exemption
 
     return (
@@ -174,6 +176,7 @@ def _state():
         CustomData.objects.count(),
         Exemption.objects.count(),
         EvaluationRun.objects.count(),
+        QueryJob.objects.count(),
         Deploy.objects.count(),
         CustomEvent.objects.count(),
         CustomMetric.objects.count(),
@@ -398,7 +401,7 @@ class TestSchema:
         schema = response.json()
         v1 = {p: ops for p, ops in schema["paths"].items() if p.startswith("/api/v1/")}
         assert set(v1) == _v1_paths()
-        assert len(v1) == 41
+        assert len(v1) == 43
         for path, ops in v1.items():
             operations = [op for op in ops.values() if isinstance(op, dict) and "operationId" in op]
             assert operations, path
@@ -406,6 +409,8 @@ class TestSchema:
                 assert op["tags"] == ["Cortex v1"], (path, op["operationId"])
         assert set(v1["/api/v1/scorecards/{tag}"]) >= {"get", "delete"}
         assert set(v1["/api/v1/scorecards/descriptor"]) == {"post"}
+        assert set(v1["/api/v1/queries"]) == {"post"}
+        assert set(v1["/api/v1/queries/{job_id}"]) == {"get"}
         assert set(v1["/api/v1/catalog/{tag_or_id}/custom-data"]) >= {"get", "post", "delete"}
         assert set(v1["/api/v1/catalog/custom-data"]) == {"put"}
         assert set(v1["/api/v1/catalog/descriptors"]) == {"get"}

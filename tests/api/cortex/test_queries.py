@@ -67,7 +67,9 @@ def test_a_syntax_error_answers_400_with_the_column_and_stores_nothing(bearer, v
 
 
 @pytest.mark.django_db
-def test_unknown_malformed_and_other_peoples_jobs_answer_404(bearer, viewer, key_for, django_capture_on_commit_callbacks):
+def test_unknown_malformed_and_other_peoples_jobs_answer_404(
+    bearer, viewer, key_for, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         job_id = bearer(viewer).post(RUN, {"query": "true"}, format="json").json()["jobId"]
     assert bearer(viewer).get(f"{RUN}/{uuid.uuid4()}").status_code == 404
