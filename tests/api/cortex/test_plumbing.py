@@ -150,6 +150,9 @@ OPERATIONS = [
     ("get", "/api/v1/relationships/t?page=0&pageSize=250", None, "application/yaml"),
     ("get", f"/api/v1/catalog/{GOOD}/relationships/t/destinations?depth=1", None, "application/yaml"),
     ("post", f"/api/v1/catalog/{GOOD}/relationships/t/sources", '{"sources": ["bad-svc"]}', "application/json"),
+    ("get", "/api/v1/ip-allowlist?page=0&pageSize=250", None, "application/yaml"),
+    ("put", "/api/v1/ip-allowlist?force=True", '{"entries": [{"address": "10.0.0.0/8"}]}', "application/json"),
+    ("post", "/api/v1/ip-allowlist/validate", '{"entries": [{"address": "10.0.0.0/8"}]}', "application/json"),
 ]
 
 
@@ -164,6 +167,7 @@ def _state():
     from apps.catalog.models import CustomData, Entity, EntityDependency, EntityRelationship, RelationshipType
     from apps.evaluations.models import EvaluationRun
     from apps.exemptions.models import Exemption
+    from apps.security.models import IpAllowlistEntry
 
     return (
         EntityDependency.objects.count(),
@@ -178,6 +182,7 @@ def _state():
         CustomEvent.objects.count(),
         CustomMetric.objects.count(),
         CustomMetricPoint.objects.count(),
+        IpAllowlistEntry.objects.count(),
     )
 
 
@@ -398,7 +403,7 @@ class TestSchema:
         schema = response.json()
         v1 = {p: ops for p, ops in schema["paths"].items() if p.startswith("/api/v1/")}
         assert set(v1) == _v1_paths()
-        assert len(v1) == 41
+        assert len(v1) == 43
         for path, ops in v1.items():
             operations = [op for op in ops.values() if isinstance(op, dict) and "operationId" in op]
             assert operations, path
