@@ -65,3 +65,13 @@ def _own_rate_limit_counters(settings):
                 client.delete(key)
         except redis.RedisError:
             pass  # the counters expire by themselves
+
+
+@pytest.fixture(autouse=True)
+def _fresh_ip_allowlist():
+    """Each process keeps the IP allowlist it read for a few seconds; no test may inherit another's list."""
+    from apps.security.selectors import allowed_networks_forget
+
+    allowed_networks_forget()
+    yield
+    allowed_networks_forget()

@@ -103,6 +103,12 @@ def _render(request: HttpRequest, failure: Failure, *, view_shape: bool = False)
     return None
 
 
+def render_failure(request: HttpRequest, failure: Failure) -> JsonResponse | None:
+    """A failure found before any view (middleware), in the shape of the API at the request's path; None for
+    a page."""
+    return _render(request, failure, view_shape=True)
+
+
 def _error_shape(request: HttpRequest):
     """The error shape of the Datadog operation at the request's path (its view's `error_shape`), so input refused
     before its view (a NUL in the URL, a body too large) answers in that operation's shape, as the view would."""

@@ -57,6 +57,15 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 # Only behind a proxy that sets X-Forwarded-Proto itself: trusted otherwise, a client could claim HTTPS.
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The API's IP allowlist reads the client's address from REMOTE_ADDR. Behind reverse proxies that append to
+# X-Forwarded-For, set this to how many there are (`true` means one): the address is then read that many entries
+# from the header's right end. Never set it without such a proxy: a client could claim any address.
+_trust_xff = env_str("API_TRUST_X_FORWARDED_FOR", "").strip().lower()
+API_TRUST_X_FORWARDED_FOR = (
+    1 if _trust_xff in ("true", "yes", "on") else 0 if _trust_xff in ("", "false", "no", "off") else int(_trust_xff)
+)
+# How long each process keeps the IP allowlist it read (apps.security.selectors.allowed_networks).
+IP_ALLOWLIST_CACHE_SECONDS = env_int("IP_ALLOWLIST_CACHE_SECONDS", 5)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -72,6 +81,7 @@ INSTALLED_APPS = [
     "csp",
     "apps.core",
     "apps.accounts",
+    "apps.security",
     "apps.catalog",
     "apps.activity",
     "apps.scorecards",
@@ -88,6 +98,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "apps.core.middleware.RejectNulCharactersMiddleware",
+    "apps.api.middleware.IpAllowlistMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

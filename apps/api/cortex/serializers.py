@@ -351,3 +351,14 @@ class RelationshipsBulkInput(serializers.Serializer):
     """`{"relationships": [{"source": tag, "destination": tag}, ...]}`."""
 
     relationships = serializers.ListField(child=RelationshipPairInput(), max_length=10000)
+
+
+class IpAllowlistEntryInput(serializers.Serializer):
+    # Any text: whether it is an address or a range is the allowlist's own check (apps.security), which
+    # `validate` reports entry by entry.
+    address = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=1000)
+    description = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=1000)
+
+
+class IpAllowlistInput(serializers.Serializer):
+    entries = serializers.ListField(child=IpAllowlistEntryInput(), allow_empty=True, max_length=10_000)

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from apps.api.cortex import views
-from apps.api.cortex.views import queries, relations
+from apps.api.cortex.views import ip_allowlist, queries, relations
 
 # Fixed segments ("descriptor") come before the <tag> patterns they would otherwise match.
 urlpatterns = [
@@ -99,5 +99,7 @@ urlpatterns = [
     path(
         "relationship-types/<str:type_tag>", relations.RelationshipTypeView.as_view(), name="cortex-relationship-type"
     ),
+    path("ip-allowlist", ip_allowlist.IpAllowlistView.as_view(), name="cortex-ip-allowlist"),
+    path("ip-allowlist/validate", ip_allowlist.IpAllowlistValidateView.as_view(), name="cortex-ip-allowlist-validate"),
     path("relationships/<str:type_tag>", relations.RelationshipListView.as_view(), name="cortex-relationships"),
 ]

@@ -152,6 +152,9 @@ OPERATIONS = [
     ("post", f"/api/v1/catalog/{GOOD}/relationships/t/sources", '{"sources": ["bad-svc"]}', "application/json"),
     ("post", "/api/v1/queries", '{"query": "true"}', "application/json"),
     ("get", "/api/v1/queries/00000000-0000-0000-0000-000000000000", None, "application/yaml"),
+    ("get", "/api/v1/ip-allowlist?page=0&pageSize=250", None, "application/yaml"),
+    ("put", "/api/v1/ip-allowlist?force=True", '{"entries": [{"address": "10.0.0.0/8"}]}', "application/json"),
+    ("post", "/api/v1/ip-allowlist/validate", '{"entries": [{"address": "10.0.0.0/8"}]}', "application/json"),
 ]
 
 
@@ -166,6 +169,7 @@ def _state():
     from apps.catalog.models import CustomData, Entity, EntityDependency, EntityRelationship, RelationshipType
     from apps.evaluations.models import EvaluationRun, QueryJob
     from apps.exemptions.models import Exemption
+    from apps.security.models import IpAllowlistEntry
 
     return (
         EntityDependency.objects.count(),
@@ -181,6 +185,7 @@ def _state():
         CustomEvent.objects.count(),
         CustomMetric.objects.count(),
         CustomMetricPoint.objects.count(),
+        IpAllowlistEntry.objects.count(),
     )
 
 
@@ -401,7 +406,7 @@ class TestSchema:
         schema = response.json()
         v1 = {p: ops for p, ops in schema["paths"].items() if p.startswith("/api/v1/")}
         assert set(v1) == _v1_paths()
-        assert len(v1) == 43
+        assert len(v1) == 45
         for path, ops in v1.items():
             operations = [op for op in ops.values() if isinstance(op, dict) and "operationId" in op]
             assert operations, path

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class SecurityConfig(AppConfig):
+    name = "apps.security"
+    label = "security"
+    verbose_name = "Security (IP allowlist)"
