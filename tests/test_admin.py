@@ -60,6 +60,12 @@ def populate(count: int, *, start: int = 0) -> None:
     viewer = user_create_with_role(username="viewer", role="Viewer", password="viewer")
     approver = user_create_with_role(username="approver", role="Approver", password="approver")
     now = timezone.now()
+    from apps.security.models import IpAllowlistEntry
+
+    # Admin pages only: the allowlist guards the APIs, so entries here stop nothing these tests do.
+    IpAllowlistEntry.objects.bulk_create(
+        [IpAllowlistEntry(address=f"10.0.{i // 256}.{i % 256}", position=i) for i in range(start, start + count)]
+    )
     for index in range(start, start + count):
         team = Entity.objects.create(tag=f"team-{index}", name=f"Team {index}", type="team")
         domain = Entity.objects.create(tag=f"domain-{index}", name=f"Domain {index}", type="domain")
